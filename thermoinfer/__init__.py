@@ -1,0 +1,20 @@
+"""thermoinfer: the stochastic thermodynamics of learning.
+
+Learning-neuron dynamics, exact and sampled path probabilities, heat, work and entropy
+production, information and the learning efficiency, the thermodynamic-limit theory of
+Goldt & Seifert (PRL 118, 010601, 2017; NJP 19, 113001, 2017), and Bayesian fits to measured
+trajectories. Importing thermoinfer changes no global JAX configuration and does not import
+numpyro.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .errors import InputError as InputError
+from .rules import RULES as RULES
+from .rules import LearningRule as LearningRule
+from .rules import available_rules as available_rules
+from .rules import get_rule as get_rule
+from .rules import register_rule as register_rule
+from .rules import unregister_rule as unregister_rule

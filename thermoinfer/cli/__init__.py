@@ -1,0 +1,73 @@
+"""The ``thermoinfer`` command line.
+
+One entry point with subcommands; each subcommand lives in its own module of this package and
+exposes ``register(subparsers)``, which adds its parser and sets ``func`` to a callable
+``run(args) -> int``. Bad input raises :class:`thermoinfer.errors.InputError` (or argparse's
+own usage error); :func:`main` prints one line on stderr and exits with status 2, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..errors import InputError
+
+__all__ = ["main", "build_parser"]
+
+# subcommand modules, in the order of the help text
+_SUBCOMMANDS = ("run", "theory", "simulate", "ep")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every available subcommand."""
+    from .. import __version__
+
+    parser = _Parser(
+        prog="thermoinfer",
+        description=(
+            "Stochastic thermodynamics of learning (Goldt & Seifert, PRL 118, 010601; "
+            "NJP 19, 113001). Units: k_B = 1, mobility 1; energies (heat, work) in units of "
+            "k_B T_ref with T the bath temperature (default 1); entropies and informations in "
+            "nats; time in the units of 1/k."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"thermoinfer {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in _SUBCOMMANDS:
+        try:
+            mod = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:  # a subcommand not built yet
+            if exc.name == f"{__name__}.{name}":
+                continue
+            raise
+        mod.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 2 bad input, 1 failure)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except InputError as exc:
+        print(f"thermoinfer {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("thermoinfer: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Helpers shared by the subcommands: number parsing, JSON output, conventions."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import numpy as np
+
+from ..errors import InputError
+
+__all__ = ["parse_time", "to_jsonable", "print_json", "add_output_options"]
+
+
+def parse_time(text: str) -> float:
+    """Parse a time argument: a number >= 0 or 'inf'."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise InputError(f"--t/--time must be a number >= 0 or 'inf', got {text!r}.") from None
+    if math.isnan(v) or v < 0:
+        raise InputError(f"--t/--time must be a number >= 0 or 'inf', got {text!r}.")
+    return v
+
+
+def to_jsonable(obj):
+    """Convert numpy scalars/arrays to JSON types; NaN and +-inf become null."""
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    return obj
+
+
+def print_json(obj) -> None:
+    """Print one JSON object on stdout (strict JSON: no NaN)."""
+    json.dump(to_jsonable(obj), sys.stdout, allow_nan=False)
+    sys.stdout.write("\n")
+
+
+def add_output_options(p) -> None:
+    """Add ``--json`` and ``-o/--output``."""
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("-o", "--output", metavar="FILE.nc",
+                   help="write the result DataTree to this netCDF file (netcdf4 engine, atomic)")

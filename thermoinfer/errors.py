@@ -1,0 +1,58 @@
+"""The one exception type for bad input.
+
+Every public function answers bad input with :class:`InputError` (a :class:`ValueError`) whose
+message names the argument, the value it got, and the fix. The CLI turns it into one line on
+stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["InputError", "check_positive", "check_nonnegative", "check_finite", "check_choice"]
+
+
+class InputError(ValueError):
+    """Bad input: the message names the argument, the value and the fix."""
+
+
+def check_finite(name: str, value, fix: str = "") -> float:
+    """Return ``float(value)``; raise :class:`InputError` unless it is a finite number."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {value!r}. {fix}".strip()) from None
+    if not math.isfinite(v):
+        raise InputError(f"{name} must be finite, got {value!r}. {fix}".strip())
+    return v
+
+
+def check_positive(name: str, value, fix: str = "", *, allow_inf: bool = False) -> float:
+    """Return ``float(value)``; raise :class:`InputError` unless it is a number > 0."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number > 0, got {value!r}. {fix}".strip()) from None
+    if math.isnan(v) or (math.isinf(v) and not allow_inf) or v <= 0:
+        what = "a number > 0" + (" (inf allowed)" if allow_inf else "")
+        raise InputError(f"{name} must be {what}, got {value!r}. {fix}".strip())
+    return v
+
+
+def check_nonnegative(name: str, value, fix: str = "", *, allow_inf: bool = False) -> float:
+    """Return ``float(value)``; raise :class:`InputError` unless it is a number >= 0."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number >= 0, got {value!r}. {fix}".strip()) from None
+    if math.isnan(v) or (math.isinf(v) and not allow_inf) or v < 0:
+        what = "a number >= 0" + (" (inf allowed)" if allow_inf else "")
+        raise InputError(f"{name} must be {what}, got {value!r}. {fix}".strip())
+    return v
+
+
+def check_choice(name: str, value, choices) -> str:
+    """Return ``value`` if it is one of ``choices``; else raise :class:`InputError`."""
+    if value not in choices:
+        raise InputError(f"{name} must be one of {sorted(choices)}, got {value!r}.")
+    return value
