@@ -174,6 +174,12 @@ class SimulationResult(NamedTuple):
     """recorded times (time,) ; ``[0, t]`` when paths were not requested"""
     paths: jax.Array | None
     """weights at ``times``, (replica, time, weight), or None"""
+    reference_weights: jax.Array
+    """final weights of the force-free reference process driven by the same noise (exact OU
+    steps from the same $\omega_0$); its law stays $p_0$, so $E[V(\omega^{ref}_t)] = NT/2$ exactly
+    and $V(\omega^{ref}_t) - V(\omega_0)$ is a zero-mean control variate for heat and energy"""
+    reference_energy_change: jax.Array
+    """$V(\omega^{ref}_t) - V(\omega_0)$, mean exactly 0"""
     n_nonfinite: jax.Array
     dt: float
     n_steps: int
@@ -193,7 +199,7 @@ def _make_run(rule: LearningRule, method: str, n_records: int, steps_per_record:
               keep_paths: bool):
     """Build the jitted scan for a given static configuration."""
 
-    def run(keys, w0, inputs, labels, k, nu, T, dt, ou_a, ou_b, ou_s):
+    def run(keys, w0, inputs, labels, k, nu, T, dt, ou_a, ou_b, ou_s, ref_a, ref_s):
         params = NeuronParams(k, nu, T)
 
         def f_of(w):
@@ -207,8 +213,9 @@ def _make_run(rule: LearningRule, method: str, n_records: int, steps_per_record:
             return jax.vmap(lambda kk: jax.random.normal(jax.random.fold_in(kk, step), (n,)))(keys)
 
         def one_step(carry, step):
-            w, f, q, wk, dv = carry
+            w, f, q, wk, dv, wr = carry
             z = noise(step)
+            wr = ref_a * wr + ref_s * z
             F = -k * w + f
             if method == "euler_maruyama":
                 w1 = w + dt * F + noise_scale * z
@@ -221,7 +228,7 @@ def _make_run(rule: LearningRule, method: str, n_records: int, steps_per_record:
             q = q + 0.5 * jnp.sum((F + F1) * dw, axis=-1)
             wk = wk + 0.5 * jnp.sum((f + f1) * dw, axis=-1)
             dv = dv + 0.5 * k * jnp.sum((w + w1) * dw, axis=-1)
-            return (w1, f1, q, wk, dv), None
+            return (w1, f1, q, wk, dv, wr), None
 
         def record_block(carry, block):
             steps = block * steps_per_record + jnp.arange(steps_per_record)
@@ -229,16 +236,17 @@ def _make_run(rule: LearningRule, method: str, n_records: int, steps_per_record:
             return carry, (carry[0] if keep_paths else None)
 
         zeros = jnp.zeros(w0.shape[:-1])
-        carry0 = (w0, f0, zeros, zeros, zeros)
+        carry0 = (w0, f0, zeros, zeros, zeros, w0)
         carry, rec = jax.lax.scan(record_block, carry0, jnp.arange(n_records))
-        w_t, _, q, wk, dv = carry
+        w_t, _, q, wk, dv, wr = carry
         u0 = total_potential(w0, inputs, labels, rule, params)
         ut = total_potential(w_t, inputs, labels, rule, params)
         dV = bare_potential(w_t, k) - bare_potential(w0, k)
         nonfinite = jnp.sum(~jnp.isfinite(w_t), axis=-1)
         out = dict(final=w_t, heat=q, heat_exact=u0 - ut, work=wk, energy_change=dV,
                    energy_change_integrated=dv, residual=wk - dv - q,
-                   activations=activations(w_t, inputs), nonfinite=nonfinite)
+                   activations=activations(w_t, inputs), nonfinite=nonfinite,
+                   reference=wr, reference_dv=bare_potential(wr, k) - bare_potential(w0, k))
         if keep_paths:
             out["paths"] = jnp.concatenate([w0[None], rec], axis=0).swapaxes(0, 1)
         return out
@@ -362,13 +370,14 @@ def simulate(key, data: MemorizationData, rule: str | LearningRule, params: Neur
         lambda kk: jax.random.normal(kk, (N,)))(jax.random.split(key_init, R))
     keys = jax.random.split(key_noise, R)
     a, b, s = _ou_coefficients(params.stiffness, params.temperature, step) if step else (1.0, 0.0, 0.0)
+    ref_a, ref_s = a, s
     keep = record_every is not None
     cache_key = (rule, method, n_records, per, keep)
     run = _RUN_CACHE.get(cache_key)
     if run is None:
         run = _RUN_CACHE[cache_key] = _make_run(rule, method, n_records, per, keep)
     out = run(keys, w0, inputs, labels, params.stiffness, params.learning_rate,
-              params.temperature, step, a, b, s)
+              params.temperature, step, a, b, s, ref_a, ref_s)
     n_bad = out["nonfinite"]
     if throw and bool(jnp.any(n_bad > 0)):
         raise FloatingPointError(
@@ -381,6 +390,7 @@ def simulate(key, data: MemorizationData, rule: str | LearningRule, params: Neur
         heat_exact=out["heat_exact"], work=out["work"], energy_change=out["energy_change"],
         energy_change_integrated=out["energy_change_integrated"],
         first_law_residual=out["residual"], activations=out["activations"], times=times,
-        paths=out.get("paths"), n_nonfinite=n_bad, dt=float(step), n_steps=int(n_steps),
+        paths=out.get("paths"), reference_weights=out["reference"],
+        reference_energy_change=out["reference_dv"], n_nonfinite=n_bad, dt=float(step), n_steps=int(n_steps),
         method=method,
     )
