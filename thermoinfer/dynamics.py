@@ -175,11 +175,11 @@ class SimulationResult(NamedTuple):
     paths: jax.Array | None
     """weights at ``times``, (replica, time, weight), or None"""
     reference_weights: jax.Array
-    """final weights of the force-free reference process driven by the same noise (exact OU
+    r"""final weights of the force-free reference process driven by the same noise (exact OU
     steps from the same $\omega_0$); its law stays $p_0$, so $E[V(\omega^{ref}_t)] = NT/2$ exactly
     and $V(\omega^{ref}_t) - V(\omega_0)$ is a zero-mean control variate for heat and energy"""
     reference_energy_change: jax.Array
-    """$V(\omega^{ref}_t) - V(\omega_0)$, mean exactly 0"""
+    r"""$V(\omega^{ref}_t) - V(\omega_0)$, mean exactly 0"""
     n_nonfinite: jax.Array
     dt: float
     n_steps: int

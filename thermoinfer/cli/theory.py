@@ -1,0 +1,75 @@
+"""``thermoinfer theory``: thermodynamic-limit theory (memorisation of [PRL])."""
+
+from __future__ import annotations
+
+import math
+import shlex
+import sys
+
+from ._common import add_output_options, print_json
+from ._memorization_args import UNITS_EPILOG, add_physics_args, load_rule_file
+
+
+def register(sub) -> None:
+    p = sub.add_parser("theory", help="evaluate the thermodynamic-limit theory",
+                       description="Evaluate the thermodynamic-limit theory.")
+    tsub = p.add_subparsers(dest="task", metavar="TASK", parser_class=type(p))
+    m = tsub.add_parser(
+        "memorization", help="Hebbian memorisation of random labels (PRL 2017)",
+        description="Thermodynamic-limit Hebbian memorisation (physics.md section 3): training "
+                    "error, information, heat, entropy change and efficiency per weight.",
+        epilog=UNITS_EPILOG, allow_abbrev=False)
+    add_physics_args(m, simulate=False)
+    add_output_options(m)
+    m.set_defaults(func=run)
+    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+
+
+def run(args) -> int:
+    from ..data.io import write_netcdf
+    from ..memorization import summary_dict, theory_memorization
+
+    load_rule_file(args.rule_file)
+    key = None
+    if args.n_weights is not None:
+        import jax
+
+        key = jax.random.key(args.seed)
+    tree = theory_memorization(alpha=args.alpha, nu=args.nu, k=args.k,
+                               temperature=args.temperature, t=args.time,
+                               entropy=args.entropy, rule=args.rule, n_weights=args.n_weights,
+                               key=key, command=shlex.join(["thermoinfer", *sys.argv[1:]]))
+    if args.output:
+        write_netcdf(tree, args.output)
+    out = summary_dict(tree)
+    if args.json:
+        print_json(out)
+    else:
+        _print_table("theory memorization", out, tree)
+        if args.output:
+            print(f"wrote {args.output}")
+    return 0
+
+
+def _print_table(title, out, tree) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"thermoinfer {title} ({tree.attrs['entropy_convention']} entropy)")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    table.add_column("± SE", justify="right")
+    table.add_column("units")
+    ds = tree["summary"].to_dataset()
+    for name, var in ds.data_vars.items():
+        if name.endswith("_se"):
+            continue
+        v = var.values.item() if var.ndim == 0 else var.values
+        se = ds[f"{name}_se"].values.item() if f"{name}_se" in ds else None
+        if isinstance(v, float):
+            vs = "nan" if math.isnan(v) else f"{v:.6g}"
+        else:
+            vs = str(v)
+        ses = "" if se is None or (isinstance(se, float) and math.isnan(se)) else f"{se:.2g}"
+        table.add_row(name, vs, ses, var.attrs.get("units", ""))
+    Console().print(table)

@@ -1,0 +1,565 @@
+r"""The memorisation experiment of [PRL], end to end: data → Langevin learning → thermodynamics →
+information and efficiency → DataTree (physics.md §1–3, design.md data model).
+
+:func:`simulate_memorization` draws $P = \mathrm{round}(\alpha N)$ random patterns with random
+labels, runs batch Langevin learning from the equilibrium state for a time $t$, and returns an
+``xarray.DataTree`` with the groups ``parameters``, ``thermodynamics`` (per replica),
+``information``, ``summary`` (ensemble means with standard errors) and, on request,
+``trajectories``. :func:`theory_memorization` returns the thermodynamic-limit theory in the same
+layout. Both record every convention on the root attributes.
+
+Estimators (named on the output):
+
+* heat: exact per trajectory, $q = U_{tot}(\boldsymbol\omega_0) - U_{tot}(\boldsymbol\omega_t)$
+  (physics.md §2.6); its ensemble mean uses the zero-mean control variate
+  $V(\boldsymbol\omega^{ref}_t) - V(\boldsymbol\omega_0)$ of a force-free reference path driven by
+  the same noise (``heat_estimator = "exact_with_control_variate"``), which removes the
+  $O(\sqrt N)$ thermal fluctuations of $q$;
+* information per pattern: bias-corrected binary-channel estimate from the training errors, the
+  replicas being the independent units, with an interval that does not collapse at
+  $\epsilon = \tfrac12$;
+* $\Delta S(\boldsymbol\omega)$: closed forms for Hebbian learning (the weights are Gaussian given
+  the data), evaluated on the simulated data sets; for weight-dependent rules a maximum-entropy
+  Gaussian estimate from the replicas (an upper bound on the true entropy change, so $\eta$ is
+  then a lower bound).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+
+from ._x64 import float64
+from .data.schema import conventions_attrs, provenance, variable
+from .dynamics import NeuronParams, learning_force, simulate
+from .errors import InputError, check_choice
+from .information.efficiency import EFFICIENCY_STATUS, efficiency
+from .rules import LearningRule, get_rule
+from .tasks import DATA_PROTOCOLS, INPUT_KINDS, memorization_data, number_of_patterns
+
+__all__ = ["ENTROPY_CONVENTIONS", "simulate_memorization", "theory_memorization",
+           "summary_dict", "SUMMARY_FIELDS"]
+
+ENTROPY_CONVENTIONS = ("annealed", "quenched_gaussian", "exact_mixture")
+
+#: JSON/summary fields with their units and long names
+SUMMARY_FIELDS = {
+    "training_error": ("1", "training error per pattern, P(sigma != sigma_T)"),
+    "mutual_information_per_pattern": ("nat", "I(sigma_T^mu; sigma^mu) per pattern"),
+    "mutual_information_per_weight": ("nat", "sum_mu I(sigma_T^mu; sigma^mu) / N"),
+    "heat_per_weight": ("k_B T_unit", "mean heat dissipated into the bath per weight (energy units)"),
+    "medium_entropy_change_per_weight": ("nat", "Delta Q / (N T)"),
+    "work_per_weight": ("k_B T_unit", "mean exclusive work per weight (energy units)"),
+    "energy_change_per_weight": ("k_B T_unit", "mean change of V = k|w|^2/2 per weight"),
+    "entropy_change_per_weight": ("nat", "Delta S(w) per weight under the entropy convention"),
+    "margin_per_weight": ("nat", "bound margin (Delta S + Delta Q/T - sum I) / N"),
+    "efficiency": ("1", "learning efficiency eta = sum I / (Delta S + Delta Q / T)"),
+}
+
+
+def _is_hebbian_like(rule: LearningRule) -> bool:
+    """Force factor identically 1 (Hebbian or a registered clone): Gaussian weights given data."""
+    if rule.depends_on_activation:
+        a = jnp.linspace(-3.0, 3.0, 13)
+        vals = jnp.stack([rule.force(a, s) for s in (-1.0, 1.0)])
+        return bool(jnp.allclose(vals, 1.0, rtol=0, atol=0))
+    return bool(jnp.allclose(jnp.stack([jnp.asarray(rule.force(0.0, s)) for s in (-1.0, 1.0)]), 1.0))
+
+
+def _errors(activations, labels):
+    return jnp.where(labels > 0, activations < 0, activations >= 0)
+
+
+def _mean_se(x, axis=0):
+    x = np.asarray(x, dtype=float)
+    n = x.shape[axis]
+    m = x.mean(axis=axis)
+    se = x.std(axis=axis, ddof=1) / math.sqrt(n) if n > 1 else np.full_like(m, np.nan)
+    return m, se
+
+
+def _resolve_key(key):
+    if isinstance(key, (int, np.integer)):
+        return jax.random.key(int(key)), int(key)
+    if key is None:
+        raise InputError("key is required: pass an int seed or a jax.random.key (explicit PRNG).")
+    return key, None
+
+
+@float64
+def simulate_memorization(
+    key, *, n_weights: int = 200, alpha: float = 0.5, rule: str | LearningRule = "hebbian",
+    k: float = 1.0, nu: float = 1.0, temperature: float = 1.0, t: float = math.inf,
+    dt: float | None = None, n_replicas: int = 64, inputs: str = "binary",
+    data_protocol: str = "per_replica", entropy: str = "annealed", method: str = "auto",
+    record_every: int | None = None, ci_prob: float = 0.95, mixture_samples: int = 2048,
+    command: str | None = None,
+) -> xr.DataTree:
+    r"""Simulate memorisation learning at finite $N$ and measure heat, information and $\eta$.
+
+    Parameters
+    ----------
+    key : int or jax.random key
+        Seed or PRNG key (explicit; same key, same numbers).
+    n_weights : int
+        $N$.
+    alpha : float
+        Load; $P = \mathrm{round}(\alpha N)\ge1$ (the realised $P/N$ is reported as ``alpha_realised``).
+    rule : str or LearningRule
+        Learning rule from the registry (user rules too).
+    k, nu, temperature : float
+        Restoring constant (1/time), learning rate, bath temperature (energy, $k_B = 1$).
+    t : float
+        Learning time (units of 1/k for k = 1); ``inf`` for Hebbian (exact sampling).
+    dt : float, optional
+        Euler–Maruyama time step (required for weight-dependent rules).
+    n_replicas : int
+        Independent replicas (trajectories).
+    inputs : {"binary", "gaussian"}
+    data_protocol : {"per_replica", "shared"}
+    entropy : {"annealed", "quenched_gaussian", "exact_mixture"}
+        Convention for $\Delta S(\boldsymbol\omega)$ (physics.md §3.3).
+    method : {"auto", "exact_ou", "euler_maruyama"}
+    record_every : int, optional
+        Store weight paths every this many steps (group ``trajectories``).
+    ci_prob : float
+        Probability of the information interval.
+    mixture_samples : int
+        Monte Carlo samples per data set for ``exact_mixture``.
+    command : str, optional
+        Command line to record in the provenance (the CLI passes it).
+
+    Returns
+    -------
+    xarray.DataTree
+        Groups ``parameters``, ``thermodynamics``, ``information``, ``summary`` (and
+        ``trajectories`` when requested); conventions and provenance on the root.
+
+    Examples
+    --------
+    >>> tree = simulate_memorization(0, n_weights=50, alpha=0.5, nu=1.0, t=2.0, n_replicas=16)
+    >>> sorted(tree.children)
+    ['information', 'parameters', 'summary', 'thermodynamics']
+    >>> tree.attrs["entropy_convention"], tree["summary"]["heat_per_weight"].attrs["units"]
+    ('annealed', 'k_B T_unit')
+    """
+    key, seed = _resolve_key(key)
+    rule = get_rule(rule)
+    check_choice("entropy", entropy, ENTROPY_CONVENTIONS)
+    check_choice("inputs", inputs, INPUT_KINDS)
+    check_choice("data_protocol", data_protocol, DATA_PROTOCOLS)
+    if int(n_replicas) != n_replicas or n_replicas < 2:
+        raise InputError(f"n_replicas must be an integer >= 2 (standard errors need two), got {n_replicas!r}.")
+    if not 0 < ci_prob < 1:
+        raise InputError(f"ci_prob must be in (0, 1), got {ci_prob!r}.")
+    t = float(t)
+    if math.isnan(t) or t < 0:
+        raise InputError(f"t must be >= 0 or inf, got {t!r}.")
+    params = NeuronParams(k, nu, temperature)
+    P = number_of_patterns(alpha, n_weights)
+    N = int(n_weights)
+    R = int(n_replicas)
+    hebb = _is_hebbian_like(rule)
+    _check_entropy_feasible(entropy, hebb, rule, data_protocol, P, N, R)
+
+    key_data, key_sim, key_mix = jax.random.split(key, 3)
+    data = memorization_data(key_data, N, alpha, n_replicas=R, inputs=inputs,
+                             data_protocol=data_protocol)
+    res = simulate(key_sim, data, rule, params, t=t, dt=dt, method=method,
+                   record_every=record_every, n_replicas=R)
+    k, nu, T = float(params.stiffness), float(params.learning_rate), float(params.temperature)
+    xi = jnp.asarray(data.inputs)
+    sig = jnp.asarray(data.labels)
+    shared = data_protocol == "shared"
+
+    # ----------------------------------------------------------------- thermodynamics
+    heat = np.asarray(res.heat_exact)
+    heat_cv = heat + np.asarray(res.reference_energy_change)
+    dV = np.asarray(res.energy_change)
+    dV_cv = dV - np.asarray(res.reference_energy_change)
+    work_cv = heat_cv + dV_cv
+    decay = -math.expm1(-k * t) if math.isfinite(t) else 1.0  # 1 - e^{-kt}
+    if hebb:
+        f = np.asarray(learning_force(res.initial_weights, xi, sig, rule, nu))  # constant force
+        m_t = decay / k * f
+        w0 = np.asarray(res.initial_weights)
+        wt = np.asarray(res.final_weights)
+        ds_sys = k / (2 * T) * (np.sum((wt - m_t) ** 2, -1) - np.sum(w0**2, -1))
+        sys_method = "exact_gaussian_conditional"
+    else:
+        ds_sys = np.full(R, np.nan)
+        sys_method = "unavailable_p_t_unknown"
+    ds_tot = ds_sys + heat / T
+
+    # ----------------------------------------------------------------- information
+    err = np.asarray(_errors(res.activations, sig if not shared else sig[None]))
+    err_rep = err.mean(axis=-1)
+    info = _information(err, err_rep, shared, ci_prob)
+    I_total, I_total_se = P * info["per_pattern"], P * info["per_pattern_se"]
+
+    # ----------------------------------------------------------------- entropy change
+    dS, dS_se, dS_method = _entropy_change(entropy, hebb, data, res, k, nu, T, t, decay,
+                                           key_mix, mixture_samples)
+
+    # ----------------------------------------------------------------- efficiency
+    q_mean, q_se = _mean_se(heat_cv)
+    eff = efficiency(I_total, dS, q_mean / T)
+    margin_se = math.sqrt(dS_se**2 + (q_se / T) ** 2 + I_total_se**2)
+    cost = dS + q_mean / T
+    eta = float(eff.efficiency)
+    eta_se = (abs(eta) * math.sqrt((I_total_se / I_total) ** 2 + (math.hypot(dS_se, q_se / T) / cost) ** 2)
+              if np.isfinite(eta) and I_total > 0 and cost > 0 else math.nan)
+    status = EFFICIENCY_STATUS[int(eff.status)]
+
+    # ----------------------------------------------------------------- tree
+    config = dict(task="memorization", n_weights=N, alpha=float(alpha), n_patterns=P,
+                  rule=rule.name, k=k, nu=nu, temperature=T, t=t, dt=dt, n_replicas=R,
+                  inputs=inputs, data_protocol=data_protocol, entropy=entropy,
+                  method=res.method, record_every=record_every, ci_prob=ci_prob, seed=seed,
+                  mixture_samples=mixture_samples)
+    root = {**provenance(config=config, seed=seed, command=command),
+            **conventions_attrs(entropy_convention=entropy, path_weights=res.method,
+                                data_protocol=data_protocol, temperature=T),
+            "task": "memorization", "rule": rule.name, "simulation": 1,
+            "title": "thermoinfer memorisation simulation"}
+    parameters = _parameters_ds(N=N, P=P, alpha=alpha, k=k, nu=nu, T=T, t=t,
+                                extra={"dt": (res.dt, "time_unit", "time step (0: no step)"),
+                                       "n_steps": (res.n_steps, "1", "number of time steps"),
+                                       "n_replicas": (R, "1", "number of replicas")})
+    rep = np.arange(R)
+    thermo = xr.Dataset(
+        {
+            "heat": variable("replica", heat, "k_B T_unit",
+                             "heat dissipated into the bath, exact U_tot(w_0) - U_tot(w_t)"),
+            "heat_integrated": variable("replica", np.asarray(res.heat), "k_B T_unit",
+                                        "heat as a Stratonovich (trapezoidal) sum on the sampled path"),
+            "work": variable("replica", np.asarray(res.work), "k_B T_unit",
+                             "exclusive work of the learning force, Stratonovich sum"),
+            "energy_change": variable("replica", dV, "k_B T_unit", "V(w_t) - V(w_0), V = k|w|^2/2"),
+            "medium_entropy_change": variable("replica", heat / T, "nat", "heat / T"),
+            "system_entropy_change": variable(
+                "replica", ds_sys, "nat",
+                "ln p_0(w_0) - ln p_t(w_t | labels, inputs) (conditional on the data)",
+                method=sys_method),
+            "total_entropy_production": variable(
+                "replica", ds_tot, "nat", "system_entropy_change + heat / T (conditional)",
+                method=sys_method),
+            "first_law_residual": variable("replica", np.asarray(res.first_law_residual),
+                                           "k_B T_unit", "work - energy_change_integrated - heat_integrated"),
+            "reference_energy_change": variable(
+                "replica", np.asarray(res.reference_energy_change), "k_B T_unit",
+                "V(w_ref_t) - V(w_0) of the force-free reference path (zero-mean control variate)"),
+        },
+        coords={"replica": rep},
+        attrs={"heat_estimator": "exact_with_control_variate",
+               "description": "per-trajectory energetics; batch learning: heat exact as -Delta U_tot"},
+    )
+    information = xr.Dataset(
+        {
+            "training_error": variable("replica", err_rep, "1",
+                                       "fraction of misclassified patterns at time t"),
+            "stability": variable(("replica", "pattern"),
+                                  np.asarray(res.activations) * np.asarray(sig if not shared else sig[None]),
+                                  "1", "stability sigma_T A at time t"),
+            "mutual_information_per_pattern": variable((), info["per_pattern"], "nat",
+                                                       "I(sigma_T^mu; sigma^mu), bias corrected",
+                                                       estimator=info["method"]),
+            "mutual_information_per_pattern_lower": variable((), info["lower"], "nat",
+                                                             f"lower end of the {ci_prob:g} interval"),
+            "mutual_information_per_pattern_upper": variable((), info["upper"], "nat",
+                                                             f"upper end of the {ci_prob:g} interval"),
+            "mutual_information": variable((), I_total, "nat", "sum over patterns of I(sigma_T^mu; sigma^mu)"),
+            "entropy_change": variable((), dS, "nat", "Delta S(w)", convention=entropy,
+                                       method=dS_method),
+            "entropy_change_se": variable((), dS_se, "nat", "standard error of Delta S(w)"),
+            "efficiency": variable((), eta, "1", "learning efficiency (NaN when not meaningful)",
+                                   status=status),
+            "efficiency_status": variable((), status, "1", "why the efficiency is or is not reported"),
+            "margin": variable((), float(eff.margin), "nat", "Delta S + Delta Q/T - sum I"),
+            "bound_satisfied": variable((), bool(eff.bound_satisfied), "1",
+                                        "sum I <= Delta S(w) + Delta Q / T"),
+            "feedback_uncorrected": variable((), False, "1",
+                                             "batch learning: no feedback kicks (always false)"),
+        },
+        coords={"replica": rep, "pattern": np.arange(P)},
+        attrs={"information_estimator": info["method"], "ci_prob": ci_prob},
+    )
+    tr_se = float(np.asarray(_mean_se(err_rep)[1]))
+    summary_values = {
+        "training_error": (float(np.mean(err_rep)), tr_se),
+        "mutual_information_per_pattern": (info["per_pattern"], info["per_pattern_se"]),
+        "mutual_information_per_weight": (I_total / N, I_total_se / N),
+        "heat_per_weight": (q_mean / N, q_se / N),
+        "medium_entropy_change_per_weight": (q_mean / (N * T), q_se / (N * T)),
+        "work_per_weight": tuple(v / N for v in _mean_se(work_cv)),
+        "energy_change_per_weight": tuple(v / N for v in _mean_se(dV_cv)),
+        "entropy_change_per_weight": (dS / N, dS_se / N),
+        "margin_per_weight": (float(eff.margin) / N, margin_se / N),
+        "efficiency": (eta, eta_se),
+    }
+    summary = _summary_ds(summary_values, bound=bool(eff.bound_satisfied), status=status,
+                          extra={
+                              "first_law_residual_max": (float(np.max(np.abs(res.first_law_residual))),
+                                                         "k_B T_unit", "max |w - dV - q| over replicas"),
+                              "heat_integration_error_rms": (
+                                  float(np.sqrt(np.mean((np.asarray(res.heat) - heat) ** 2))),
+                                  "k_B T_unit", "rms of integrated minus exact heat per trajectory"),
+                              "alpha_realised": (P / N, "1", "realised load P/N"),
+                          })
+    tree = xr.DataTree(xr.Dataset(attrs=root))
+    tree["parameters"] = parameters
+    if res.paths is not None:
+        tree["trajectories"] = xr.Dataset(
+            {"weights": variable(("replica", "time", "weight"), np.asarray(res.paths), "1",
+                                 "synaptic weights")},
+            coords={"replica": rep, "time": ("time", np.asarray(res.times),
+                                             {"units": "time_unit", "long_name": "time"})},
+        )
+    tree["thermodynamics"] = thermo
+    tree["information"] = information
+    tree["summary"] = summary
+    return tree
+
+
+def _check_entropy_feasible(entropy, hebb, rule, protocol, P, N, R):
+    if entropy == "exact_mixture":
+        if not hebb:
+            raise InputError(
+                f"entropy='exact_mixture' needs Gaussian weights given the labels (Hebbian); rule "
+                f"{rule.name!r} has no such form: use entropy='annealed' (per-replica data) or "
+                "'quenched_gaussian' (shared data)."
+            )
+        if P > 20:
+            raise InputError(
+                f"entropy='exact_mixture' enumerates 2^P label vectors and needs P <= 20, got "
+                f"P = {P}; lower alpha*N or use entropy='quenched_gaussian'."
+            )
+    if not hebb:
+        if entropy == "annealed" and protocol != "per_replica":
+            raise InputError(
+                f"entropy='annealed' for rule {rule.name!r} is estimated from replicas with their "
+                "own data sets: use data_protocol='per_replica'."
+            )
+        if entropy == "quenched_gaussian":
+            if protocol != "shared":
+                raise InputError(
+                    f"entropy='quenched_gaussian' for rule {rule.name!r} is estimated from the "
+                    "covariance of replicas that share one data set: use data_protocol='shared'."
+                )
+            if R <= N + 1:
+                raise InputError(
+                    f"entropy='quenched_gaussian' for rule {rule.name!r} needs n_replicas > N + 1 "
+                    f"= {N + 1} for a sample covariance, got {R}; raise n_replicas or use "
+                    "entropy='annealed'."
+                )
+
+
+def _information(err, err_rep, shared, ci_prob):
+    from .information.estimators import information_from_errors
+
+    if not shared:
+        est = information_from_errors(err_rep, ci_prob=ci_prob)
+        return dict(per_pattern=float(est.information), per_pattern_se=float(est.information_se),
+                    lower=float(est.information_lower), upper=float(est.information_upper),
+                    method="pooled_errors_bias_corrected_" + str(est.method))
+    # shared data: patterns differ; estimate each pattern's error over the replicas
+    per = [information_from_errors(err[:, mu].astype(float), ci_prob=ci_prob)
+           for mu in range(err.shape[1])]
+    vals = np.array([float(e.information) for e in per])
+    ses = np.array([float(e.information_se) for e in per])
+    lo = np.array([float(e.information_lower) for e in per])
+    hi = np.array([float(e.information_upper) for e in per])
+    return dict(per_pattern=float(vals.mean()), per_pattern_se=float(np.sqrt(np.sum(ses**2))) / len(vals),
+                lower=float(lo.mean()), upper=float(hi.mean()),
+                method="per_pattern_errors_bias_corrected_" + str(per[0].method))
+
+
+def _entropy_change(entropy, hebb, data, res, k, nu, T, t, decay, key, mixture_samples):
+    from .information import entropy as ent
+
+    N = data.n_weights
+    P = data.n_patterns
+    c_t = nu / k * decay
+    if hebb:
+        if entropy == "annealed":
+            v = float(ent.annealed_entropy_change(N, P, c_t, stiffness=k, temperature=T))
+            return v, 0.0, "closed_form_gaussian"
+        xs = np.asarray(data.inputs)
+        sets = xs[None] if xs.ndim == 2 else xs
+        if entropy == "quenched_gaussian":
+            vals = np.array([float(ent.quenched_gaussian_entropy_change(s, c_t, stiffness=k, temperature=T))
+                             for s in sets])
+            m, se = (vals.mean(), vals.std(ddof=1) / math.sqrt(len(vals))) if len(vals) > 1 else (vals[0], 0.0)
+            return float(m), float(se), "closed_form_gaussian_per_data_set"
+        n_sets = min(len(sets), 16)
+        ests, ses = [], []
+        for i in range(n_sets):
+            e, s = ent.exact_mixture_entropy_change(jax.random.fold_in(key, i), sets[i], c_t,
+                                                    stiffness=k, temperature=T,
+                                                    n_samples=mixture_samples)
+            ests.append(float(e))
+            ses.append(float(s))
+        ests, ses = np.array(ests), np.array(ses)
+        m = ests.mean()
+        se = math.sqrt(np.sum(ses**2)) / n_sets
+        if n_sets > 1:
+            se = math.sqrt(se**2 + ests.var(ddof=1) / n_sets)
+        return float(m), float(se), f"monte_carlo_enumeration_over_{n_sets}_data_sets"
+    w = np.asarray(res.final_weights)
+    if entropy == "annealed":
+        # isotropic covariance by symmetry; the reference path (same noise, law p_0, E|w|^2 = NT/k)
+        # is a control variate for E|w_t|^2
+        n2 = np.sum(w**2, -1) - np.sum(np.asarray(res.reference_weights) ** 2, -1)
+        m, se = _mean_se(n2)
+        v = (m / N + T / k)
+        if v <= 0:
+            return math.nan, math.nan, "isotropic_gaussian_moment_control_variate"
+        dS = N / 2 * math.log(v * k / T)
+        return float(dS), float(N / 2 * se / N / v), "isotropic_gaussian_moment_control_variate"
+    est, se = ent.gaussian_logdet_entropy_change(w, stiffness=k, temperature=T)
+    return float(est), float(se), "gaussian_logdet_bias_corrected"
+
+
+def _parameters_ds(*, N, P, alpha, k, nu, T, t, extra=None):
+    vals = {
+        "n_weights": (N, "1", "number of weights N"),
+        "n_patterns": (P, "1", "number of patterns P = round(alpha N)"),
+        "alpha": (float(alpha), "1", "requested load alpha"),
+        "alpha_realised": (P / N, "1", "realised load P/N"),
+        "stiffness": (k, "time_unit-1", "restoring constant k"),
+        "learning_rate": (nu, "1", "learning rate nu"),
+        "temperature": (T, "k_B T_unit", "bath temperature T (k_B = 1)"),
+        "time": (t, "time_unit", "learning time t (inf: fully relaxed)"),
+    }
+    vals.update(extra or {})
+    ds = xr.Dataset({name: variable((), v, u, ln) for name, (v, u, ln) in vals.items()})
+    ds["time"].attrs["allow_inf"] = 1
+    return ds
+
+
+def _summary_ds(values, *, bound, status, extra=None):
+    data = {}
+    for name, (m, se) in values.items():
+        units, ln = SUMMARY_FIELDS[name]
+        data[name] = variable((), float(m), units, ln)
+        data[f"{name}_se"] = variable((), float(se), units, f"standard error of {name}")
+    data["efficiency"].attrs["status"] = status
+    data["bound_satisfied"] = variable((), bool(bound), "1", "sum I <= Delta S(w) + Delta Q/T")
+    data["feedback_uncorrected"] = variable((), False, "1", "feedback kicks not accounted for")
+    data["efficiency_status"] = variable((), status, "1", "ok, bound_violated, feedback_uncorrected or no_cost")
+    for name, (v, u, ln) in (extra or {}).items():
+        data[name] = variable((), v, u, ln)
+    return xr.Dataset(data)
+
+
+@float64
+def theory_memorization(*, alpha=0.5, nu=1.0, k=1.0, temperature=1.0, t=math.inf,
+                        entropy="annealed", rule="hebbian", n_weights=None, key=None,
+                        command=None) -> xr.DataTree:
+    r"""Thermodynamic-limit theory of Hebbian memorisation (physics.md §3) as a DataTree.
+
+    Arguments broadcast against each other; array arguments produce a ``point`` dimension.
+    Quantities per weight; entropies in nats; heat and work in energy units. See
+    :func:`thermoinfer.theory.memorization_theory` for the formulas.
+
+    Examples
+    --------
+    >>> tree = theory_memorization(alpha=0.5, nu=1.0)
+    >>> round(float(tree["summary"]["efficiency"]), 6)
+    0.202158
+    """
+    from .theory import memorization_theory
+
+    th = memorization_theory(alpha, nu, k=k, temperature=temperature, t=t, entropy=entropy,
+                             rule=rule, n_weights=n_weights, key=key)
+    arrays = {name: np.asarray(getattr(th, name)) for name in th._fields
+              if not isinstance(getattr(th, name), (str, dict)) and getattr(th, name) is not None}
+    shape = np.broadcast_shapes(*(a.shape for a in arrays.values()))
+    dims = ("point",) if len(shape) == 1 else tuple(f"point_{i}" for i in range(len(shape)))
+    if len(shape) > 1:
+        raise InputError("theory_memorization takes at most one array argument (a 1-d sweep); "
+                         "call it in a loop for grids.")
+
+    def put(value):
+        return np.broadcast_to(np.asarray(value, dtype=float), shape)
+
+    status_codes = np.broadcast_to(np.asarray(th.status), shape)
+    status = np.vectorize(lambda c: EFFICIENCY_STATUS[int(c)])(status_codes) if shape else \
+        EFFICIENCY_STATUS[int(status_codes)]
+    fields = {
+        "training_error": th.training_error,
+        "mutual_information_per_pattern": th.mutual_information_per_pattern,
+        "mutual_information_per_weight": th.mutual_information_per_weight,
+        "heat_per_weight": th.heat_per_weight,
+        "medium_entropy_change_per_weight": th.medium_entropy_per_weight,
+        "work_per_weight": th.work_per_weight,
+        "energy_change_per_weight": th.energy_change_per_weight,
+        "entropy_change_per_weight": th.entropy_change_per_weight,
+        "margin_per_weight": th.margin,
+        "efficiency": th.efficiency,
+    }
+    d = dims if shape else ()
+    data = {}
+    for name, val in fields.items():
+        units, ln = SUMMARY_FIELDS[name]
+        data[name] = variable(d, put(val), units, ln)
+    data["bound_satisfied"] = variable(d, np.broadcast_to(np.asarray(th.bound_satisfied, bool), shape),
+                                       "1", "sum I <= Delta S(w) + Delta Q/T")
+    data["feedback_uncorrected"] = variable(d, np.zeros(shape, bool), "1",
+                                            "feedback kicks not accounted for (batch: false)")
+    data["efficiency_status"] = variable(d, status, "1", "ok, bound_violated, feedback_uncorrected or no_cost")
+    data["entropy_change_per_weight"][2]["convention"] = entropy
+    summary = xr.Dataset(data)
+    params = xr.Dataset({
+        "alpha": variable(d, put(alpha), "1", "load alpha = P/N"),
+        "learning_rate": variable(d, put(nu), "1", "learning rate nu"),
+        "stiffness": variable(d, put(k), "time_unit-1", "restoring constant k"),
+        "temperature": variable(d, put(temperature), "k_B T_unit", "bath temperature T"),
+        "time": variable(d, put(t), "time_unit", "learning time t (inf: fully relaxed)", allow_inf=1),
+    })
+    if np.ndim(alpha) == 0 and np.ndim(nu) == 0:
+        pass
+    config = dict(task="memorization", kind="theory", alpha=_tolist(alpha), nu=_tolist(nu),
+                  k=_tolist(k), temperature=_tolist(temperature), t=_tolist(t), entropy=entropy,
+                  rule=get_rule(rule).name, n_weights=n_weights)
+    root = {**provenance(config=config, command=command if command is not None else " ".join(sys.argv)),
+            **conventions_attrs(entropy_convention=entropy,
+                                temperature=float(np.asarray(temperature).flat[0])
+                                if np.ndim(temperature) == 0 else float("nan")),
+            "task": "memorization", "rule": get_rule(rule).name, "simulation": 0,
+            "title": "thermoinfer memorisation theory (thermodynamic limit)"}
+    tree = xr.DataTree(xr.Dataset(attrs=root))
+    tree["parameters"] = params
+    tree["summary"] = summary
+    return tree
+
+
+def _tolist(x):
+    a = np.asarray(x, dtype=float)
+    return a.tolist()
+
+
+def summary_dict(tree: xr.DataTree) -> dict:
+    """The ``summary`` group of a scalar result as a flat dict, plus ``conventions`` and
+    ``status`` (JSON schema of the CLI). Non-finite numbers stay NaN/inf here; the CLI prints
+    them as null."""
+    out = {}
+    ds = tree["summary"].to_dataset()
+    for name, var in ds.data_vars.items():
+        v = var.values
+        out[name] = v.item() if v.ndim == 0 else v.tolist()
+    out["efficiency_status"] = str(ds["efficiency_status"].values.item()) if ds["efficiency_status"].ndim == 0 \
+        else ds["efficiency_status"].values.tolist()
+    out["conventions"] = {name: tree.attrs[name] for name in
+                          ("entropy_convention", "heat_convention", "stochastic_calculus",
+                           "path_weights", "work", "information_unit", "data_protocol", "temperature")}
+    p = tree["parameters"].to_dataset()
+    t = p["time"].values
+    out["time"] = t.item() if t.ndim == 0 else t.tolist()
+    out["time_is_infinite"] = bool(np.all(np.isinf(t)))
+    return out
