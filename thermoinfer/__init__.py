@@ -11,10 +11,19 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .data.io import read_netcdf as read_netcdf
+from .data.io import write_netcdf as write_netcdf
+from .dynamics import NeuronParams as NeuronParams
+from .dynamics import SimulationResult as SimulationResult
+from .dynamics import simulate as simulate
 from .errors import InputError as InputError
+from .memorization import simulate_memorization as simulate_memorization
+from .memorization import theory_memorization as theory_memorization
 from .rules import RULES as RULES
 from .rules import LearningRule as LearningRule
 from .rules import available_rules as available_rules
 from .rules import get_rule as get_rule
 from .rules import register_rule as register_rule
 from .rules import unregister_rule as unregister_rule
+from .tasks import MemorizationData as MemorizationData
+from .tasks import memorization_data as memorization_data
