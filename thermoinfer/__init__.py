@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from . import theory as theory
 from .data.io import read_netcdf as read_netcdf
 from .data.io import write_netcdf as write_netcdf
 from .dynamics import NeuronParams as NeuronParams
@@ -27,3 +28,4 @@ from .rules import register_rule as register_rule
 from .rules import unregister_rule as unregister_rule
 from .tasks import MemorizationData as MemorizationData
 from .tasks import memorization_data as memorization_data
+from .theory import memorization_theory as memorization_theory

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import shlex
 import sys
 
@@ -22,6 +23,13 @@ def register(sub) -> None:
     add_physics_args(m, simulate=True)
     add_output_options(m)
     m.set_defaults(func=run)
+    try:  # the teacher-student task (NJP 2017) registers itself
+        _teacher_student = importlib.import_module(f"{__package__}._teacher_student")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__package__}._teacher_student":
+            raise
+    else:
+        _teacher_student.register_simulate(tsub)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
 
 
