@@ -448,7 +448,7 @@ def _summary_ds(values, *, bound, status, extra=None):
         units, ln = SUMMARY_FIELDS[name]
         data[name] = variable((), float(m), units, ln)
         data[f"{name}_se"] = variable((), float(se), units, f"standard error of {name}")
-    data["efficiency"].attrs["status"] = status
+    data["efficiency"][2]["status"] = status
     data["bound_satisfied"] = variable((), bool(bound), "1", "sum I <= Delta S(w) + Delta Q/T")
     data["feedback_uncorrected"] = variable((), False, "1", "feedback kicks not accounted for")
     data["efficiency_status"] = variable((), status, "1", "ok, bound_violated, feedback_uncorrected or no_cost")

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
 
 import numpy as np
 
-from ..errors import InputError
-
 __all__ = ["parse_time", "to_jsonable", "print_json", "add_output_options"]
 
 
 def parse_time(text: str) -> float:
     """Parse a time argument: a number >= 0 or 'inf'."""
+    msg = f"must be a number >= 0 or 'inf', got {text!r}"
     try:
         v = float(text)
     except ValueError:
-        raise InputError(f"--t/--time must be a number >= 0 or 'inf', got {text!r}.") from None
+        raise argparse.ArgumentTypeError(msg) from None
     if math.isnan(v) or v < 0:
-        raise InputError(f"--t/--time must be a number >= 0 or 'inf', got {text!r}.")
+        raise argparse.ArgumentTypeError(msg)
     return v
 
 
