@@ -192,7 +192,7 @@ def print_table(sims: xr.Dataset) -> None:
                       f("training_error"), f("mutual_information_per_weight"),
                       f("entropy_change_per_weight"), f("heat_per_weight"), f("efficiency"),
                       str(bool(s["bound_satisfied"])), str(s["efficiency_status"].values))
-    Console().print(table)
+    Console(width=150).print(table)
 
 
 def parse_args(argv=None):

@@ -80,4 +80,4 @@ def _print_table(title, out, tree) -> None:
             vs = str(v)
         ses = "" if se is None or (isinstance(se, float) and math.isnan(se)) else f"{se:.2g}"
         table.add_row(name, vs, ses, var.attrs.get("units", ""))
-    Console().print(table)
+    Console(width=150).print(table)

@@ -1,0 +1,33 @@
+"""The README's API example and the docs' Python examples run as written."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _python_blocks(path: Path):
+    return re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.S)
+
+
+def test_readme_example_runs(tmp_path, monkeypatch):
+    blocks = _python_blocks(ROOT / "README.md")
+    assert blocks, "README has no python example"
+    monkeypatch.chdir(tmp_path)
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), {})
+    assert (tmp_path / "perceptron.nc").is_file()
+
+
+DOC_PAGES = sorted(p for p in (ROOT / "docs").glob("*.md") if _python_blocks(p))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", DOC_PAGES, ids=[p.name for p in DOC_PAGES])
+def test_doc_page_examples_run(page, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ns = {}
+    for code in _python_blocks(page):
+        exec(compile(code, page.name, "exec"), ns)
