@@ -12,6 +12,17 @@ def _python_blocks(path: Path):
     return re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.S)
 
 
+@pytest.fixture(autouse=True)
+def _isolated_rule_registry():
+    """Each page starts with the user-rule registry as it found it."""
+    from thermoinfer import rules
+
+    saved = dict(rules._USER_RULES)
+    yield
+    rules._USER_RULES.clear()
+    rules._USER_RULES.update(saved)
+
+
 def test_readme_example_runs(tmp_path, monkeypatch):
     blocks = _python_blocks(ROOT / "README.md")
     assert blocks, "README has no python example"
