@@ -7,7 +7,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.thermoinfer-installed
-EXTRAS ?= test,dist
+EXTRAS ?= test,dist,docs
 PYTEST_ARGS ?=
 
 # Candidate interpreters, in order: $(PYTHON), python3.13, python3.12, pyenv's 3.13/3.12, python3.
