@@ -18,7 +18,7 @@ from ..errors import InputError
 __all__ = ["main", "build_parser"]
 
 # subcommand modules, in the order of the help text
-_SUBCOMMANDS = ("run", "theory", "simulate", "ep")
+_SUBCOMMANDS = ("run", "theory", "simulate", "fit", "ep")
 
 
 class _Parser(argparse.ArgumentParser):
