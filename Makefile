@@ -38,8 +38,9 @@ $(STAMP): pyproject.toml
 	if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)'; then \
 	  echo "existing $(VENV) is older than Python 3.12; recreating it"; rm -rf $(VENV); fi; \
 	if [ ! -x $(PY) ]; then echo "creating $(VENV) with $$found ($$($$found --version))"; "$$found" -m venv $(VENV) || exit 2; fi
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	@echo "installing thermoinfer[$(EXTRAS)] into $(VENV) (first use only)"
+	@$(PY) -m pip install --quiet --upgrade pip 2>&1 | grep -v 'is ignored: it is neither' ; exit $${PIPESTATUS[0]}
+	@$(PY) -m pip install --quiet -e ".[$(EXTRAS)]" 2>&1 | grep -v 'is ignored: it is neither' ; exit $${PIPESTATUS[0]}
 	@touch $(STAMP)
 
 venv: $(STAMP)

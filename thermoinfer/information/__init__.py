@@ -21,6 +21,9 @@ from .channels import (
 from .channels import (
     gaussian_tail as gaussian_tail,
 )
+from .channels import (
+    information_from_u as information_from_u,
+)
 from .efficiency import (
     EFFICIENCY_STATUS as EFFICIENCY_STATUS,
 )
@@ -32,4 +35,46 @@ from .efficiency import (
 )
 from .efficiency import (
     status_name as status_name,
+)
+from .entropy import (
+    ENTROPY_ESTIMATORS as ENTROPY_ESTIMATORS,
+)
+from .entropy import (
+    MAX_EXACT_PATTERNS as MAX_EXACT_PATTERNS,
+)
+from .entropy import (
+    EntropyEstimate as EntropyEstimate,
+)
+from .entropy import (
+    MonteCarloEstimate as MonteCarloEstimate,
+)
+from .entropy import (
+    annealed_entropy_change as annealed_entropy_change,
+)
+from .entropy import (
+    exact_mixture_entropy_change as exact_mixture_entropy_change,
+)
+from .entropy import (
+    gaussian_logdet_entropy_change as gaussian_logdet_entropy_change,
+)
+from .entropy import (
+    hebbian_pattern_errors as hebbian_pattern_errors,
+)
+from .entropy import (
+    isotropic_gaussian_entropy_change as isotropic_gaussian_entropy_change,
+)
+from .entropy import (
+    quenched_gaussian_entropy_change as quenched_gaussian_entropy_change,
+)
+from .estimators import (
+    INTERVAL_METHODS as INTERVAL_METHODS,
+)
+from .estimators import (
+    InformationEstimate as InformationEstimate,
+)
+from .estimators import (
+    information_from_counts as information_from_counts,
+)
+from .estimators import (
+    information_from_errors as information_from_errors,
 )
