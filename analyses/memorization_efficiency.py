@@ -148,7 +148,7 @@ def plot(out: Path) -> Path:
     ax1.text(0.011, 1 / math.pi * 1.03, "1/π", color="gray")
     ax1.set(xscale="log", xlabel="learning rate ν", ylabel="efficiency η",
             title="η(ν), t→∞, k=T=1 (— annealed, ··· quenched)")
-    ax1.plot([], [], "ko", label="sim. Hebbian (N=%d)" % int(sims.attrs.get("N", 0) or 0) if False else "sim. Hebbian")
+    ax1.plot([], [], "ko", label="sim. Hebbian")
     ax1.plot([], [], "ks", mfc="none", label="sim. Perceptron")
     ax1.legend(fontsize=8)
     for nu, c in zip((0.3, 1.0, 3.0), ("C4", "C5", "C6"), strict=True):

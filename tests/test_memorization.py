@@ -54,6 +54,14 @@ def test_netcdf_round_trip_identical(hebb_tree, perc_tree, tmp_path):
             assert raw["summary"]["heat_per_weight"].attrs["units"] == "k_B T_unit"
 
 
+def test_t_inf_round_trip(tmp_path):
+    """t = inf (one exact step, dt = inf) is stored and read back."""
+    tree = ti.simulate_memorization(0, n_weights=20, alpha=0.5, n_replicas=4)
+    assert math.isinf(float(tree["parameters"]["dt"])) and math.isinf(float(tree["parameters"]["time"]))
+    back = read_netcdf(write_netcdf(tree, tmp_path / "inf.nc"))
+    xr.testing.assert_identical(tree, back)
+
+
 def test_atomic_write_keeps_previous_file(hebb_tree, tmp_path, monkeypatch):
     path = tmp_path / "keep.nc"
     write_netcdf(hebb_tree, path)

@@ -28,4 +28,6 @@ from .rules import register_rule as register_rule
 from .rules import unregister_rule as unregister_rule
 from .tasks import MemorizationData as MemorizationData
 from .tasks import memorization_data as memorization_data
+from .teacher_student import simulate_teacher_student as simulate_teacher_student
+from .teacher_student import theory_teacher_student as theory_teacher_student
 from .theory import memorization_theory as memorization_theory

@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
+from ._util import mean_se, resolve_key
 from ._x64 import float64
 from .data.schema import conventions_attrs, provenance, variable
 from .dynamics import NeuronParams, learning_force, simulate
@@ -73,22 +74,6 @@ def _is_hebbian_like(rule: LearningRule) -> bool:
 
 def _errors(activations, labels):
     return jnp.where(labels > 0, activations < 0, activations >= 0)
-
-
-def _mean_se(x, axis=0):
-    x = np.asarray(x, dtype=float)
-    n = x.shape[axis]
-    m = x.mean(axis=axis)
-    se = x.std(axis=axis, ddof=1) / math.sqrt(n) if n > 1 else np.full_like(m, np.nan)
-    return m, se
-
-
-def _resolve_key(key):
-    if isinstance(key, (int, np.integer)):
-        return jax.random.key(int(key)), int(key)
-    if key is None:
-        raise InputError("key is required: pass an int seed or a jax.random.key (explicit PRNG).")
-    return key, None
 
 
 @float64
@@ -148,7 +133,7 @@ def simulate_memorization(
     >>> tree.attrs["entropy_convention"], tree["summary"]["heat_per_weight"].attrs["units"]
     ('annealed', 'k_B T_unit')
     """
-    key, seed = _resolve_key(key)
+    key, seed = resolve_key(key)
     rule = get_rule(rule)
     check_choice("entropy", entropy, ENTROPY_CONVENTIONS)
     check_choice("inputs", inputs, INPUT_KINDS)
@@ -207,7 +192,7 @@ def simulate_memorization(
                                            key_mix, mixture_samples)
 
     # ----------------------------------------------------------------- efficiency
-    q_mean, q_se = _mean_se(heat_cv)
+    q_mean, q_se = mean_se(heat_cv)
     eff = efficiency(I_total, dS, q_mean / T)
     margin_se = math.sqrt(dS_se**2 + (q_se / T) ** 2 + I_total_se**2)
     cost = dS + q_mean / T
@@ -228,7 +213,7 @@ def simulate_memorization(
             "task": "memorization", "rule": rule.name, "simulation": 1,
             "title": "thermoinfer memorisation simulation"}
     parameters = _parameters_ds(N=N, P=P, alpha=alpha, k=k, nu=nu, T=T, t=t,
-                                extra={"dt": (res.dt, "time_unit", "time step (0: no step)"),
+                                extra={"dt": (res.dt, "time_unit", "time step (0: no step; inf: one exact step to t = inf)"),
                                        "n_steps": (res.n_steps, "1", "number of time steps"),
                                        "n_replicas": (R, "1", "number of replicas")})
     rep = np.arange(R)
@@ -289,15 +274,15 @@ def simulate_memorization(
         coords={"replica": rep, "pattern": np.arange(P)},
         attrs={"information_estimator": info["method"], "ci_prob": ci_prob},
     )
-    tr_se = float(np.asarray(_mean_se(err_rep)[1]))
+    tr_se = float(np.asarray(mean_se(err_rep)[1]))
     summary_values = {
         "training_error": (float(np.mean(err_rep)), tr_se),
         "mutual_information_per_pattern": (info["per_pattern"], info["per_pattern_se"]),
         "mutual_information_per_weight": (I_total / N, I_total_se / N),
         "heat_per_weight": (q_mean / N, q_se / N),
         "medium_entropy_change_per_weight": (q_mean / (N * T), q_se / (N * T)),
-        "work_per_weight": tuple(v / N for v in _mean_se(work_cv)),
-        "energy_change_per_weight": tuple(v / N for v in _mean_se(dV_cv)),
+        "work_per_weight": tuple(v / N for v in mean_se(work_cv)),
+        "energy_change_per_weight": tuple(v / N for v in mean_se(dV_cv)),
         "entropy_change_per_weight": (dS / N, dS_se / N),
         "margin_per_weight": (float(eff.margin) / N, margin_se / N),
         "efficiency": (eta, eta_se),
@@ -415,7 +400,7 @@ def _entropy_change(entropy, hebb, data, res, k, nu, T, t, decay, key, mixture_s
         # isotropic covariance by symmetry; the reference path (same noise, law p_0, E|w|^2 = NT/k)
         # is a control variate for E|w_t|^2
         n2 = np.sum(w**2, -1) - np.sum(np.asarray(res.reference_weights) ** 2, -1)
-        m, se = _mean_se(n2)
+        m, se = mean_se(n2)
         v = (m / N + T / k)
         if v <= 0:
             return math.nan, math.nan, "isotropic_gaussian_moment_control_variate"
@@ -438,7 +423,9 @@ def _parameters_ds(*, N, P, alpha, k, nu, T, t, extra=None):
     }
     vals.update(extra or {})
     ds = xr.Dataset({name: variable((), v, u, ln) for name, (v, u, ln) in vals.items()})
-    ds["time"].attrs["allow_inf"] = 1
+    for name in ("time", "dt"):
+        if name in ds:
+            ds[name].attrs["allow_inf"] = 1
     return ds
 
 

@@ -7,7 +7,10 @@ from pathlib import Path
 
 from ..errors import InputError
 
-ANALYSES = {"memorization_efficiency": "eta versus nu and alpha: theory and finite-N simulations (PRL)"}
+ANALYSES = {
+    "memorization_efficiency": "eta versus nu and alpha: theory and finite-N simulations (PRL)",
+    "teacher_student": "eps_g, R, Q and eta versus alpha for three rules: ODEs against N >= 1000 simulations (NJP)",
+}
 
 
 def _find(name: str) -> Path:
