@@ -348,7 +348,7 @@ def _information(err, err_rep, shared, ci_prob):
     from .information.estimators import information_from_errors
 
     if not shared:
-        est = information_from_errors(err_rep, ci_prob=ci_prob)
+        est = information_from_errors(err_rep, ci_prob=ci_prob, n_patterns=err.shape[-1])
         return dict(per_pattern=float(est.information), per_pattern_se=float(est.information_se),
                     lower=float(est.information_lower), upper=float(est.information_upper),
                     method="pooled_errors_bias_corrected_" + str(est.method))
@@ -406,8 +406,8 @@ def _entropy_change(entropy, hebb, data, res, k, nu, T, t, decay, key, mixture_s
             return math.nan, math.nan, "isotropic_gaussian_moment_control_variate"
         dS = N / 2 * math.log(v * k / T)
         return float(dS), float(N / 2 * se / N / v), "isotropic_gaussian_moment_control_variate"
-    est, se = ent.gaussian_logdet_entropy_change(w, stiffness=k, temperature=T)
-    return float(est), float(se), "gaussian_logdet_bias_corrected"
+    est = ent.gaussian_logdet_entropy_change(w, stiffness=k, temperature=T)
+    return float(est.estimate), float(est.standard_error), str(est.method)
 
 
 def _parameters_ds(*, N, P, alpha, k, nu, T, t, extra=None):
@@ -438,7 +438,7 @@ def _summary_ds(values, *, bound, status, extra=None):
     data["efficiency"][2]["status"] = status
     data["bound_satisfied"] = variable((), bool(bound), "1", "sum I <= Delta S(w) + Delta Q/T")
     data["feedback_uncorrected"] = variable((), False, "1", "feedback kicks not accounted for")
-    data["efficiency_status"] = variable((), status, "1", "ok, bound_violated, feedback_uncorrected or no_cost")
+    data["efficiency_status"] = variable((), status, "1", "ok, bound_violated, feedback_uncorrected, no_cost or undefined")
     for name, (v, u, ln) in (extra or {}).items():
         data[name] = variable((), v, u, ln)
     return xr.Dataset(data)
@@ -499,7 +499,7 @@ def theory_memorization(*, alpha=0.5, nu=1.0, k=1.0, temperature=1.0, t=math.inf
                                        "1", "sum I <= Delta S(w) + Delta Q/T")
     data["feedback_uncorrected"] = variable(d, np.zeros(shape, bool), "1",
                                             "feedback kicks not accounted for (batch: false)")
-    data["efficiency_status"] = variable(d, status, "1", "ok, bound_violated, feedback_uncorrected or no_cost")
+    data["efficiency_status"] = variable(d, status, "1", "ok, bound_violated, feedback_uncorrected, no_cost or undefined")
     data["entropy_change_per_weight"][2]["convention"] = entropy
     summary = xr.Dataset(data)
     params = xr.Dataset({

@@ -83,7 +83,7 @@ _FLAG_DOC = {
     "bound_satisfied": "naive bound Delta S(w) + Delta Q/T >= I(T:w) holds (margin >= 0)",
     "feedback_uncorrected": ("online kicks depend on the weights under kick_relaxation: the bound "
                              "lacks a measurement-information term (physics.md 5.6)"),
-    "efficiency_status": "ok, bound_violated, feedback_uncorrected or no_cost",
+    "efficiency_status": "ok, bound_violated, feedback_uncorrected, no_cost or undefined",
 }
 
 

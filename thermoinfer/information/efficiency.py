@@ -10,7 +10,9 @@ meaningful. It is NaN, with a status code naming the reason, when
 * the margin is negative (``bound_violated``),
 * the rule's kicks are feedback that the naive bound does not account for
   (``feedback_uncorrected``, online Perceptron/AdaTron under ``kick_relaxation``),
-* the cost $\Delta S + \Delta Q/T$ is not positive, e.g. at $t = 0$ (``no_cost``).
+* the cost $\Delta S + \Delta Q/T$ is not positive, e.g. at $t = 0$ (``no_cost``),
+* an input is NaN, e.g. an entropy estimate that failed (``undefined``; the bound is then
+  neither satisfied nor violated and ``bound_satisfied`` is False).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from .._x64 import float64
 __all__ = ["EfficiencyResult", "EFFICIENCY_STATUS", "efficiency", "status_name"]
 
 #: status codes of :func:`efficiency`; the data layer stores the names.
-EFFICIENCY_STATUS: tuple[str, ...] = ("ok", "bound_violated", "feedback_uncorrected", "no_cost")
+EFFICIENCY_STATUS: tuple[str, ...] = ("ok", "bound_violated", "feedback_uncorrected", "no_cost",
+                                      "undefined")
 
 
 class EfficiencyResult(NamedTuple):
@@ -81,8 +84,9 @@ def efficiency(information, entropy_change, medium_entropy_change, *, feedback_u
     ok_bound = margin >= -atol
     positive = cost > 0
     raw = information / jnp.where(positive, cost, 1.0)
+    undefined = jnp.isnan(margin)
     status = jnp.where(
-        ~ok_bound, 1, jnp.where(fb, 2, jnp.where(~positive, 3, 0))
+        undefined, 4, jnp.where(~ok_bound, 1, jnp.where(fb, 2, jnp.where(~positive, 3, 0)))
     ).astype(jnp.int32)
     eta = jnp.where(status == 0, raw, jnp.nan)
     shape = jnp.broadcast_shapes(eta.shape, fb.shape)
