@@ -37,16 +37,18 @@ import xarray as xr
 from ._util import mean_se, resolve_key
 from ._x64 import float64
 from .data.schema import conventions_attrs, provenance, variable
-from .dynamics import NeuronParams, learning_force, simulate
+from .dynamics import NeuronParams, simulate
 from .errors import InputError, check_choice
 from .information.efficiency import EFFICIENCY_STATUS, efficiency
-from .rules import LearningRule, get_rule
+from .rules import RULES, LearningRule, get_rule
 from .tasks import DATA_PROTOCOLS, INPUT_KINDS, memorization_data, number_of_patterns
+from .thermo.entropy_production import system_entropy_change
 
 __all__ = ["ENTROPY_CONVENTIONS", "simulate_memorization", "theory_memorization",
            "summary_dict", "SUMMARY_FIELDS"]
 
 ENTROPY_CONVENTIONS = ("annealed", "quenched_gaussian", "exact_mixture")
+_HEBBIAN = RULES["hebbian"]
 
 #: JSON/summary fields with their units and long names
 SUMMARY_FIELDS = {
@@ -158,7 +160,6 @@ def simulate_memorization(
     res = simulate(key_sim, data, rule, params, t=t, dt=dt, method=method,
                    record_every=record_every, n_replicas=R)
     k, nu, T = float(params.stiffness), float(params.learning_rate), float(params.temperature)
-    xi = jnp.asarray(data.inputs)
     sig = jnp.asarray(data.labels)
     shared = data_protocol == "shared"
 
@@ -169,16 +170,11 @@ def simulate_memorization(
     dV_cv = dV - np.asarray(res.reference_energy_change)
     work_cv = heat_cv + dV_cv
     decay = -math.expm1(-k * t) if math.isfinite(t) else 1.0  # 1 - e^{-kt}
-    if hebb:
-        f = np.asarray(learning_force(res.initial_weights, xi, sig, rule, nu))  # constant force
-        m_t = decay / k * f
-        w0 = np.asarray(res.initial_weights)
-        wt = np.asarray(res.final_weights)
-        ds_sys = k / (2 * T) * (np.sum((wt - m_t) ** 2, -1) - np.sum(w0**2, -1))
-        sys_method = "exact_gaussian_conditional"
-    else:
-        ds_sys = np.full(R, np.nan)
-        sys_method = "unavailable_p_t_unknown"
+    # conditional on the data; exact for Hebbian (Gaussian p_t), NaN ("unavailable") otherwise
+    sys_ent = system_entropy_change(res.initial_weights, res.final_weights, data,
+                                    rule if not hebb else _HEBBIAN, params, t=t)
+    ds_sys = np.asarray(sys_ent.value)
+    sys_method = str(sys_ent.method)
     ds_tot = ds_sys + heat / T
 
     # ----------------------------------------------------------------- information
