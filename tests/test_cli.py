@@ -77,9 +77,14 @@ def test_rule_file(capsys, tmp_path):
         "import jax.numpy as jnp\nimport thermoinfer as ti\n"
         "ti.register_rule('soft_perceptron', lambda a, s: 1.0 / (1.0 + jnp.exp(4.0 * s * a)), overwrite=True)\n"
     )
-    d = run_json(capsys, ["simulate", "memorization", "--rule-file", str(f), "--rule",
-                          "soft_perceptron", "--N", "20", "--replicas", "8", "--t", "0.5",
-                          "--dt", "0.01", "--json"])
+    try:
+        d = run_json(capsys, ["simulate", "memorization", "--rule-file", str(f), "--rule",
+                              "soft_perceptron", "--N", "20", "--replicas", "8", "--t", "0.5",
+                              "--dt", "0.01", "--json"])
+    finally:
+        import thermoinfer as ti
+
+        ti.unregister_rule("soft_perceptron")
     assert d["heat_per_weight"] is not None
 
 
