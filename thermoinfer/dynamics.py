@@ -50,6 +50,7 @@ __all__ = [
     "simulate",
     "check_params",
     "em_stiffness",
+    "compiled_run",
 ]
 
 METHODS = ("auto", "exact_ou", "euler_maruyama")
@@ -257,6 +258,25 @@ def _make_run(rule: LearningRule, method: str, n_records: int, steps_per_record:
 _RUN_CACHE: dict = {}
 
 
+def compiled_run(rule: LearningRule, method: str, n_records: int = 1, steps_per_record: int = 1,
+                 keep_paths: bool = False):
+    """The simulator's jitted scan for a static configuration (cached; traceable).
+
+    ``run(keys, w0, inputs, labels, k, nu, T, dt, ou_a, ou_b, ou_s, ref_a, ref_s) -> dict`` with
+    ``final``, ``heat``, ``heat_exact``, ``work``, ... for ``n_records * steps_per_record``
+    steps of size ``dt`` from ``w0`` (``(replica, N)``); the OU coefficients are those of
+    :func:`simulate` (``exact_ou``) and of the reference path. All numeric arguments are traced,
+    so one compiled run serves every step size (irregular grids) and can be called inside
+    ``jit``/``vmap`` (the numpyro process distributions do).
+    """
+    key = (rule, method, int(n_records), int(steps_per_record), bool(keep_paths))
+    run = _RUN_CACHE.get(key)
+    if run is None:
+        run = _RUN_CACHE[key] = _make_run(rule, method, int(n_records), int(steps_per_record),
+                                          bool(keep_paths))
+    return run
+
+
 @float64
 def simulate(key, data: MemorizationData, rule: str | LearningRule, params: NeuronParams, *,
              t: float, dt: float | None = None, method: str = "auto",
@@ -372,10 +392,7 @@ def simulate(key, data: MemorizationData, rule: str | LearningRule, params: Neur
     a, b, s = _ou_coefficients(params.stiffness, params.temperature, step) if step else (1.0, 0.0, 0.0)
     ref_a, ref_s = a, s
     keep = record_every is not None
-    cache_key = (rule, method, n_records, per, keep)
-    run = _RUN_CACHE.get(cache_key)
-    if run is None:
-        run = _RUN_CACHE[cache_key] = _make_run(rule, method, n_records, per, keep)
+    run = compiled_run(rule, method, n_records, per, keep)
     out = run(keys, w0, inputs, labels, params.stiffness, params.learning_rate,
               params.temperature, step, a, b, s, ref_a, ref_s)
     n_bad = out["nonfinite"]

@@ -150,11 +150,7 @@ def _simulator_step(rule: LearningRule, method: str):
     Shares the simulator's compilation cache; the step size and the OU coefficients are traced
     arguments, so one compiled step serves every interval of an irregular grid.
     """
-    cache_key = (rule, method, 1, 1, False)
-    run = _dynamics._RUN_CACHE.get(cache_key)
-    if run is None:
-        run = _dynamics._RUN_CACHE[cache_key] = _dynamics._make_run(rule, method, 1, 1, False)
-    return run
+    return _dynamics.compiled_run(rule, method, 1, 1, False)
 
 
 class LearningNeuronTransitions(dist.Distribution):
