@@ -223,3 +223,36 @@ def test_float64_without_global_config():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith("ok")
+
+
+def test_discontinuous_force_needs_a_resolving_step(key):
+    """Perceptron at large nu: the drift per step must stay below the noise per step."""
+    d = memorization_data(key, 50, 0.5, n_replicas=2)
+    with pytest.raises(ti.InputError, match="kinks of F are not resolved"):
+        simulate(key, d, "perceptron", NeuronParams(1.0, 100.0, 1.0), t=1.0, dt=0.01)
+    simulate(key, d, "perceptron", NeuronParams(1.0, 1.0, 1.0), t=0.1, dt=0.01)  # fine
+    assert ti.dynamics.force_jump(ti.RULES["perceptron"]) == 1.0
+    assert ti.dynamics.force_jump(ti.RULES["adatron"]) == 0.0  # continuous: curvature bound
+
+
+@pytest.mark.parametrize(
+    "force,match",
+    [
+        (lambda a, s: a.nonexistent, "failed when called"),
+        (lambda a, s: jnp.log(a), "non-finite"),
+        (lambda a, s: jnp.ones(3), "shape"),
+    ],
+)
+def test_broken_user_rule_is_one_clear_error(force, match, key):
+    rule = ti.register_rule("broken_rule_test", force, overwrite=True)
+    try:
+        d = memorization_data(key, 10, 0.5, n_replicas=2)
+        with pytest.raises(ti.InputError, match=match):
+            simulate(key, d, rule, NeuronParams(1.0, 1.0, 1.0), t=0.1, dt=0.01)
+    finally:
+        ti.unregister_rule("broken_rule_test")
+
+
+def test_data_too_large_is_refused(key):
+    with pytest.raises(ti.InputError, match="GiB"):
+        memorization_data(key, 20, 1e9, n_replicas=4)

@@ -166,3 +166,15 @@ def test_conventions_differ_and_order_on_same_data():
         assert tree.attrs["entropy_convention"] == conv
     (a, _), (b, bse), (c, cse) = vals["annealed"], vals["quenched_gaussian"], vals["exact_mixture"]
     assert c < b - 4 * math.hypot(bse, cse) and b < a
+
+
+def test_written_file_has_the_usual_mode_and_dir_target_is_refused(hebb_tree, tmp_path):
+    import os
+
+    path = write_netcdf(hebb_tree, tmp_path / "mode.nc")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (path.stat().st_mode & 0o777) == (0o666 & ~umask)
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(ti.InputError, match="is a directory"):
+        write_netcdf(hebb_tree, tmp_path / "adir")

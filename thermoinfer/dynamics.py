@@ -51,6 +51,9 @@ __all__ = [
     "check_params",
     "em_stiffness",
     "compiled_run",
+    "check_rule_callable",
+    "em_kick_per_step",
+    "force_jump",
 ]
 
 METHODS = ("auto", "exact_ou", "euler_maruyama")
@@ -127,6 +130,61 @@ def total_potential(weights, inputs, labels, rule: LearningRule, params: NeuronP
     return bare_potential(weights, params.stiffness) - params.learning_rate * jnp.sum(g, axis=-1)
 
 
+def check_rule_callable(rule: LearningRule) -> None:
+    """Call the rule on a small grid; a failure, a wrong shape or a non-finite value is an
+    :class:`InputError` naming the rule (so a user rule fails with one clear line)."""
+    a = jnp.linspace(-3.0, 3.0, 7)
+    for lab in (-1.0, 1.0):
+        try:
+            val = jnp.asarray(rule.force(a, jnp.full_like(a, lab)))
+        except Exception as exc:  # noqa: BLE001 - the user's function failed: one line
+            raise InputError(f"learning rule {rule.name!r} failed when called as F(A, sigma_T) on "
+                             f"an array of activations: {type(exc).__name__}: {exc}") from None
+        if val.shape != a.shape:
+            raise InputError(f"learning rule {rule.name!r} returned shape {val.shape} for activations "
+                             f"of shape {a.shape}; F(A, sigma_T) must broadcast elementwise.")
+        if not bool(jnp.all(jnp.isfinite(val))):
+            raise InputError(f"learning rule {rule.name!r} returned non-finite values on A in "
+                             "[-3, 3]; F(A, sigma_T) must be finite for every activation.")
+
+
+def em_kick_per_step(data: MemorizationData, rule: LearningRule, params: NeuronParams,
+                     dt: float) -> float:
+    r"""Drift of an activation per step from a jump of the force, $\nu\Delta t\,\lambda_{max}\Delta F$.
+
+    A discontinuous force (Perceptron) has no curvature bound, but the step must still resolve
+    the jump: this drift must stay below the noise per step $\sqrt{2T\Delta t}$. ($\Delta F$ is
+    the largest jump of $F$ on $|A|\le3\sqrt{T/k}$, 0 for a continuous force, whose accuracy
+    the curvature bound of :func:`em_stiffness` controls; activation units.)
+    """
+    jump = force_jump(rule, 3.0 * math.sqrt(params.temperature / params.stiffness))
+    if jump == 0.0:
+        return 0.0
+    return float(params.learning_rate * dt * _lambda_max(data) * jump)
+
+
+def force_jump(rule: LearningRule, scale: float = 3.0) -> float:
+    r"""Largest jump of $F(A, \sigma_T)$ on $|A|\le$ ``scale`` (0 for a continuous force).
+
+    A jump shows as a difference between neighbouring grid values that does not shrink when the
+    grid is refined tenfold.
+    """
+    out = 0.0
+    for lab in (-1.0, 1.0):
+        coarse = jnp.abs(jnp.diff(rule.force(jnp.linspace(-scale, scale, 6001), lab)))
+        fine = jnp.abs(jnp.diff(rule.force(jnp.linspace(-scale, scale, 60001), lab)))
+        d1, d2 = float(jnp.max(coarse)), float(jnp.max(fine))
+        if d1 > 1e-12 and d2 > 0.5 * d1:
+            out = max(out, d2)
+    return out
+
+
+def _lambda_max(data: MemorizationData) -> float:
+    x = np.asarray(data.inputs)
+    n = x.shape[-1]
+    return float(np.max(np.linalg.norm(x, ord=2, axis=(-2, -1)))) ** 2 / n
+
+
 def em_stiffness(data: MemorizationData, rule: LearningRule, params: NeuronParams) -> float:
     r"""Largest curvature $L$ of $U_{tot}$: $k + \nu\,\sup|\partial_A F|\,\lambda_{max}(\Xi\Xi^\top/N)$.
 
@@ -141,10 +199,7 @@ def em_stiffness(data: MemorizationData, rule: LearningRule, params: NeuronParam
         slope = max(slope, float(jnp.max(jnp.abs(jnp.where(jnp.isfinite(d), d, 0.0)))))
     if slope == 0.0:
         return float(params.stiffness)
-    x = np.asarray(data.inputs)
-    n = x.shape[-1]
-    lam = float(np.max(np.linalg.norm(x, ord=2, axis=(-2, -1)))) ** 2 / n
-    return float(params.stiffness + params.learning_rate * slope * lam)
+    return float(params.stiffness + params.learning_rate * slope * _lambda_max(data))
 
 
 # ---------------------------------------------------------------------------------- simulation
@@ -327,6 +382,7 @@ def simulate(key, data: MemorizationData, rule: str | LearningRule, params: Neur
     rule = get_rule(rule)
     params = check_params(params)
     check_choice("method", method, METHODS)
+    check_rule_callable(rule)
     t = float(t)
     if math.isnan(t) or t < 0:
         raise InputError(f"t (final time) must be >= 0 or inf, got {t!r}.")
@@ -367,6 +423,15 @@ def simulate(key, data: MemorizationData, rule: str | LearningRule, params: Neur
                 f"dt={dt:g} is too large for a stable Euler-Maruyama step: the stiffest curvature "
                 f"of U_tot is L={L:.4g} (k={params.stiffness:g}, rule {rule.name!r}, "
                 f"nu={params.learning_rate:g}); use dt < {1.0 / L:.3g}, e.g. dt={0.1 / L:.2g}."
+            )
+        kick = em_kick_per_step(data, rule, params, dt) if rule.depends_on_activation else 0.0
+        noise = math.sqrt(2.0 * params.temperature * dt)
+        if kick > noise:
+            raise InputError(
+                f"dt={dt:g} is too large for rule {rule.name!r} at nu={params.learning_rate:g}: the "
+                f"learning force moves an activation by {kick:.3g} per step, more than the thermal "
+                f"noise per step {noise:.3g}, so the kinks of F are not resolved; use "
+                f"dt < {dt * (noise / kick) ** 2:.3g} (the drift scales like dt, the noise like sqrt(dt))."
             )
     per = int(record_every or 1)
     if t == 0:

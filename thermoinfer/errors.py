@@ -16,14 +16,28 @@ class InputError(ValueError):
     """Bad input: the message names the argument, the value and the fix."""
 
 
+def _show(value) -> str:
+    """``repr`` without NumPy type names (``np.float64(1.0)`` -> ``1.0``)."""
+    try:
+        import numpy as np
+
+        if isinstance(value, np.generic):
+            value = value.item()
+        elif isinstance(value, np.ndarray):
+            value = value.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    return repr(value)
+
+
 def check_finite(name: str, value, fix: str = "") -> float:
     """Return ``float(value)``; raise :class:`InputError` unless it is a finite number."""
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {value!r}. {fix}".strip()) from None
+        raise InputError(f"{name} must be a number, got {_show(value)}. {fix}".strip()) from None
     if not math.isfinite(v):
-        raise InputError(f"{name} must be finite, got {value!r}. {fix}".strip())
+        raise InputError(f"{name} must be finite, got {_show(value)}. {fix}".strip())
     return v
 
 
@@ -32,10 +46,10 @@ def check_positive(name: str, value, fix: str = "", *, allow_inf: bool = False) 
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number > 0, got {value!r}. {fix}".strip()) from None
+        raise InputError(f"{name} must be a number > 0, got {_show(value)}. {fix}".strip()) from None
     if math.isnan(v) or (math.isinf(v) and not allow_inf) or v <= 0:
         what = "a number > 0" + (" (inf allowed)" if allow_inf else "")
-        raise InputError(f"{name} must be {what}, got {value!r}. {fix}".strip())
+        raise InputError(f"{name} must be {what}, got {_show(value)}. {fix}".strip())
     return v
 
 
@@ -44,15 +58,15 @@ def check_nonnegative(name: str, value, fix: str = "", *, allow_inf: bool = Fals
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number >= 0, got {value!r}. {fix}".strip()) from None
+        raise InputError(f"{name} must be a number >= 0, got {_show(value)}. {fix}".strip()) from None
     if math.isnan(v) or (math.isinf(v) and not allow_inf) or v < 0:
         what = "a number >= 0" + (" (inf allowed)" if allow_inf else "")
-        raise InputError(f"{name} must be {what}, got {value!r}. {fix}".strip())
+        raise InputError(f"{name} must be {what}, got {_show(value)}. {fix}".strip())
     return v
 
 
 def check_choice(name: str, value, choices) -> str:
     """Return ``value`` if it is one of ``choices``; else raise :class:`InputError`."""
     if value not in choices:
-        raise InputError(f"{name} must be one of {sorted(choices)}, got {value!r}.")
+        raise InputError(f"{name} must be one of {sorted(choices)}, got {_show(value)}.")
     return value

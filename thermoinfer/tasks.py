@@ -26,6 +26,8 @@ __all__ = [
 ]
 
 INPUT_KINDS = ("binary", "gaussian")
+#: largest data array drawn at once (GiB); bigger requests are refused with a clear message
+MAX_DATA_GIB = 4.0
 DATA_PROTOCOLS = ("per_replica", "shared")
 
 
@@ -117,6 +119,14 @@ def memorization_data(key, n_weights: int, alpha: float, *, n_replicas: int = 1,
     p = number_of_patterns(alpha, n_weights)
     if int(n_replicas) != n_replicas or n_replicas < 1:
         raise InputError(f"n_replicas must be an integer >= 1, got {n_replicas!r}.")
+    n_sets = 1 if data_protocol == "shared" else int(n_replicas)
+    gib = n_sets * p * n_weights * 8 / 2**30
+    if gib > MAX_DATA_GIB:
+        raise InputError(
+            f"the data would take {gib:.3g} GiB (replicas x P x N = {n_sets} x {p} x {n_weights} "
+            f"float64); the limit is {MAX_DATA_GIB:g} GiB: lower alpha, N or the number of "
+            "replicas, or use data_protocol='shared'."
+        )
     key_x, key_y = jax.random.split(key)
     if data_protocol == "shared":
         xi = _draw_inputs(key_x, (p, n_weights), inputs)

@@ -34,9 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="thermoinfer",
         description=(
             "Stochastic thermodynamics of learning (Goldt & Seifert, PRL 118, 010601; "
-            "NJP 19, 113001). Units: k_B = 1, mobility 1; energies (heat, work) in units of "
-            "k_B T_ref with T the bath temperature (default 1); entropies and informations in "
-            "nats; time in the units of 1/k."
+            "NJP 19, 113001). Units: k_B = 1, mobility 1, so the diffusion constant is T; heat "
+            "and work in energy units (the units in which T is given, default T = 1); entropies "
+            "and informations in nats; time in the units in which the rate k is given."
         ),
     )
     parser.add_argument("--version", action="version", version=f"thermoinfer {__version__}")
@@ -60,13 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or a usage error (already printed)
         return int(exc.code or 0)
     if getattr(args, "func", None) is None:
-        parser.print_help()
+        parser.print_usage(sys.stderr)
+        print("thermoinfer: error: choose a command (see thermoinfer --help)", file=sys.stderr)
         return 2
     try:
         return int(args.func(args) or 0)
     except InputError as exc:
         print(f"thermoinfer {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the file system said no: one line, no traceback
+        print(f"thermoinfer {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("thermoinfer: interrupted", file=sys.stderr)
         return 130

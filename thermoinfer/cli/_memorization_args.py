@@ -10,7 +10,7 @@ from ._common import parse_time
 
 UNITS_EPILOG = (
     "Units: k_B = 1 and mobility 1; T (bath temperature) sets the energy unit of heat and work; "
-    "time t and dt in the units of 1/k when k = 1 (k is a rate, 1/time); entropies and "
+    "time t and dt in the units in which the rate k is given (k in 1/time); entropies and "
     "informations in nats; quantities 'per weight' are divided by N. JSON: NaN/undefined -> null "
     "with a status; t = inf is printed as null with time_is_infinite = true."
 )

@@ -21,7 +21,7 @@ UNITS_EPILOG = (
     "Units: k_B = 1 and mobility 1; T (bath temperature) sets the energy unit of heat and work; "
     "k is a rate (1/time); online time alpha = samples seen / N (samples per weight; one sample "
     "lasts 1/N, so alpha is also the Langevin time), batch alpha = load P/N and t the Langevin "
-    "time in units of 1/k when k = 1; entropies and informations in nats; 'per weight' = divided "
+    "time in the units in which the rate k is given; entropies and informations in nats; 'per weight' = divided "
     "by N; R = w.T/N, Q = w.w/N, rho = R/sqrt(Q) (dimensionless). Heat conventions: "
     "kick_relaxation (default; kicks are work, heat is the energy released in the thermal "
     "relaxation) or continuous_force (simulation only; the kick is a force over 1/N, heat grows "

@@ -30,7 +30,7 @@ def register(sub) -> None:
             raise
     else:
         _teacher_student.register_simulate(tsub)
-    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+    p.set_defaults(func=lambda a: _no_task(p))
 
 
 def run(args) -> int:
@@ -59,3 +59,11 @@ def run(args) -> int:
         if args.output:
             print(f"wrote {args.output}")
     return 0
+
+
+def _no_task(p) -> int:
+    import sys
+
+    p.print_usage(sys.stderr)
+    print(f"{p.prog}: error: choose a task (see {p.prog} --help)", file=sys.stderr)
+    return 2

@@ -30,7 +30,7 @@ def register(sub) -> None:
             raise
     else:
         _teacher_student.register_theory(tsub)
-    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+    p.set_defaults(func=lambda a: _no_task(p))
 
 
 def run(args) -> int:
@@ -81,3 +81,11 @@ def _print_table(title, out, tree) -> None:
         ses = "" if se is None or (isinstance(se, float) and math.isnan(se)) else f"{se:.2g}"
         table.add_row(name, vs, ses, var.attrs.get("units", ""))
     Console(width=150).print(table)
+
+
+def _no_task(p) -> int:
+    import sys
+
+    p.print_usage(sys.stderr)
+    print(f"{p.prog}: error: choose a task (see {p.prog} --help)", file=sys.stderr)
+    return 2

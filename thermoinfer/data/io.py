@@ -47,16 +47,27 @@ def write_netcdf(tree: xr.DataTree, path: str | os.PathLike) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"output folder {str(folder)!r} does not exist; create it or choose another -o path.")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    if path.is_dir():
+        raise InputError(f"output path {str(path)!r} is a directory; give a file name such as "
+                         f"{str(path / 'result.nc')!r}.")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise InputError(f"cannot write into {str(folder)!r}: {exc.strerror}; choose another -o path.") from None
     os.close(fd)
     try:
         tree.to_netcdf(tmp, engine="netcdf4", encoding=_encoding(tree))
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual mode
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise InputError(f"cannot write {str(path)!r}: {exc}") from None
         raise
     return path
 

@@ -36,7 +36,7 @@ from scipy.integrate import solve_ivp
 from scipy.optimize import root
 
 from .._x64 import float64
-from ..errors import InputError, check_choice
+from ..errors import InputError, _show, check_choice
 from ..information.efficiency import efficiency as _efficiency
 from ..rules import RULES, get_rule
 from .gaussian_averages import N_ANGLE, N_RADIUS, _resolve, _scalar_averages
@@ -141,28 +141,28 @@ class TeacherStudentTheory(NamedTuple):
 
 def _scalar(name, value, *, minimum, strict, what, fix) -> float:
     if isinstance(value, bool):
-        raise InputError(f"{name} ({what}) must be a number, got {value!r}. {fix}")
+        raise InputError(f"{name} ({what}) must be a number, got {_show(value)}. {fix}")
     if np.ndim(value) != 0:
         raise InputError(f"{name} ({what}) must be a scalar in online mode, got shape "
                          f"{np.shape(value)}. {fix} (Batch mode broadcasts arrays.)")
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise InputError(f"{name} ({what}) must be a number, got {value!r}. {fix}") from None
+        raise InputError(f"{name} ({what}) must be a number, got {_show(value)}. {fix}") from None
     if not math.isfinite(v) or (v <= minimum if strict else v < minimum):
         rel = ">" if strict else ">="
-        raise InputError(f"{name} ({what}) must be finite and {rel} {minimum:g}, got {value!r}. {fix}")
+        raise InputError(f"{name} ({what}) must be finite and {rel} {minimum:g}, got {_show(value)}. {fix}")
     return v
 
 
 def _array(name, value, *, minimum, strict, allow_inf, what, fix) -> np.ndarray:
     if isinstance(value, bool):
-        raise InputError(f"{name} ({what}) must be a number, got {value!r}. {fix}")
+        raise InputError(f"{name} ({what}) must be a number, got {_show(value)}. {fix}")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise InputError(f"{name} ({what}) must be a number or an array of numbers, got "
-                         f"{value!r}. {fix}") from None
+                         f"{_show(value)}. {fix}") from None
     bad = np.isnan(arr) | (arr <= minimum if strict else arr < minimum)
     if not allow_inf:
         bad |= np.isinf(arr)

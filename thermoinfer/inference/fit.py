@@ -1,0 +1,705 @@
+r"""Fit a model program to measured trajectories: NUTS or SVI → an ArviZ ``DataTree``.
+
+:func:`fit` validates the observations (before any sampling), loads the model program by name
+or path (:mod:`thermoinfer.inference.registry`), samples its posterior with numpyro and returns
+an ``xarray.DataTree`` with the ArviZ groups
+
+* ``posterior`` (``chain, draw, ...``; units and meaning of every site from the model's
+  ``PARAMETERS``), ``sample_stats`` (NUTS: divergences, energy, tree depth, step size; SVI: the
+  importance log-weights of the guide's draws), ``log_likelihood`` (``obs``: **one term per
+  transition**, dims ``chain, draw, replica, time``, the transition $t_i\to t_{i+1}$ labelled by
+  $t_{i+1}$), ``observed_data``, ``posterior_predictive`` (paths simulated from the observed
+  first points), ``constant_data`` (inputs, labels, probes, the conditioned-on first points);
+* ``thermodynamics`` and ``information``: derived quantities **per draw** (dims
+  ``chain, draw, ...``), computed by the model's ``derived_quantities`` with the same library
+  functions as the simulator — the steady entropy-production rate of a ``linear-ou`` system; the
+  heat, system-entropy change and entropy production **over the observed window** of a learning
+  neuron (batch learning relaxes to equilibrium, so it has no steady rate), its information and
+  efficiency $\eta$ under the named entropy convention;
+* ``diagnostics``: the ArviZ summary of each of these groups as variables ``<var>_<statistic>``
+  (``mean, sd, ci_lower, ci_upper, ess_bulk, ess_tail, r_hat, mcse_mean, mcse_sd``; interval
+  probability ``ci_prob`` in the attrs), the number of divergences, E-BFMI, the Pareto $\hat k$ of
+  an SVI guide, and the list of problems.
+
+Root attributes: provenance (version, time, command, seed, configuration), the conventions
+(``path_weights``, ``entropy_convention``, ...), and ``temperature`` — the number given, or
+``"inferred"``: then only $D = \mu T$ is identifiable from trajectories (physics.md §0.5) and the
+fitted "temperature" is the diffusion constant.
+
+Parallel chains
+---------------
+NUTS runs its chains in parallel when JAX has at least ``chains`` devices. On CPU, create them
+**before JAX is first used** (before any array is made)::
+
+    import numpyro
+    numpyro.set_host_device_count(4)   # first lines of the script
+    import thermoinfer.inference.fit as tf
+
+The ``thermoinfer fit`` command does this itself. Otherwise the chains run one after another
+(``chain_method="sequential"``); the results are the same.
+
+Model comparison
+----------------
+:func:`loo` and :func:`compare_rules` compare models by PSIS-LOO over the pointwise
+log-likelihood, one point per transition. For a Markov time series the transitions are
+conditionally independent given the previous point, so leaving out one transition estimates
+how well a model predicts a **new transition from the observed state** (one step ahead), not
+how it forecasts a future stretch of trajectory; neighbouring transitions share their point, so
+the estimate of the standard error is optimistic. For forecasting, use leave-future-out
+cross-validation (``arviz_stats.lfo_cv``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import xarray as xr
+
+from ..data.io import read_netcdf, write_netcdf
+from ..data.observations import read_observations, validate_observations
+from ..data.schema import DIMS, REQUIRED_ROOT_ATTRS, conventions_attrs, provenance
+from ..errors import InputError, check_choice, check_positive
+from .diagnostics import PoorDiagnosticsWarning, diagnose, pareto_khat
+from .registry import load_model
+
+__all__ = ["fit", "loo", "compare_rules", "RuleComparison", "read_fit", "validate_fit",
+           "write_fit", "FIT_DIMS", "METHODS", "GUIDES", "EXTRA_FIELDS", "PoorDiagnosticsWarning",
+           "prepare", "Prepared"]
+
+METHODS = ("nuts", "svi")
+#: variational families for ``method="svi"`` (numpyro autoguides)
+GUIDES = ("multivariate_normal", "diagonal_normal", "laplace")
+#: per-draw NUTS fields collected for ``sample_stats``
+EXTRA_FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "adapt_state.step_size",
+                "potential_energy")
+#: dims allowed in a fit result: the data model's, plus the columns of matrix sites
+#: (``component_j``) and ArviZ's ``<site>_dim_<i>`` for dims a model does not name
+FIT_DIMS = (*DIMS, "component_j", "weight_j")
+
+_STAT_UNITS = {"lp": "nat", "energy": "nat"}
+
+
+# ---------------------------------------------------------------------------------------------
+# data and model
+
+
+class Prepared(NamedTuple):
+    """Everything a sampler needs, from :func:`prepare`."""
+
+    module: object
+    dataset: xr.Dataset
+    times: np.ndarray
+    observations: np.ndarray
+    kwargs: dict
+    """model keyword arguments (without ``times`` and ``observations``)"""
+
+
+def prepare(data, model="linear-ou", *, temperature=None, rule=None, options=None) -> Prepared:
+    """Load the model, read and validate the data, and build the model's keyword arguments.
+
+    Parameters
+    ----------
+    data : str, os.PathLike, xarray.Dataset or xarray.DataTree
+        Observations: a netCDF or CSV file, or a dataset in the schema of
+        :mod:`thermoinfer.data.observations`.
+    model : str or os.PathLike
+        Built-in model name or the path of a model file.
+    temperature : float or "inferred", optional
+        A known temperature (overrides the dataset's), or ``"inferred"``.
+    rule : str, optional
+        Learning rule of a neuron model.
+    options : dict, optional
+        Further options of the model's ``data_from_dataset`` (prior hyperparameters, ...).
+
+    Raises
+    ------
+    InputError
+        Bad data or options, before any sampling.
+    """
+    module = load_model(model)
+    if isinstance(data, (str, os.PathLike)):
+        ds = read_observations(data, module)
+    else:
+        ds = validate_observations(data, module, source="data")
+    opts = dict(options or {})
+    if temperature is not None:
+        if not (isinstance(temperature, str) and temperature == "inferred"):
+            temperature = check_positive("temperature", temperature,
+                                         "Give the known bath temperature (energy units, k_B = 1) "
+                                         "or 'inferred'.")
+        opts["temperature"] = temperature
+    if rule is not None:
+        opts["rule"] = rule
+    kwargs = dict(module.data_from_dataset(ds, **opts))
+    times = np.asarray(kwargs.pop("times", ds["time"].values), dtype=float)
+    observations = np.asarray(kwargs.pop("observations", ds["observations"].values), dtype=float)
+    return Prepared(module, ds, times, observations, kwargs)
+
+
+def _trace_shapes(module, times, observations, kwargs, draw):
+    """Shapes of every site of one draw, and of the observed site ``obs``."""
+    import jax
+    from numpyro import handlers
+
+    model = handlers.substitute(handlers.seed(module.model, jax.random.key(0)), data=draw)
+    tr = handlers.trace(model).get_trace(times, observations=observations, **kwargs)
+    if "obs" not in tr or not tr["obs"]["is_observed"]:
+        raise InputError(f"model {module.NAME!r} has no observed site 'obs'; a model program "
+                         "must observe the trajectories as numpyro.sample('obs', ..., obs=...).")
+    return {name: tuple(np.shape(site["value"])) for name, site in tr.items()
+            if site["type"] in ("sample", "deterministic")}
+
+
+def _site_dims(module, shapes, obs_dim, sizes):
+    """Dims of every site: the model's ``DIMS`` (``{site: dims}``) if it declares them, else by
+    shape — ``(replica, time, X)``, ``(replica, X)``, ``(X,)`` and square ``(X, X_j)`` with ``X``
+    the observed or the weight dim; other dims keep ArviZ's ``<site>_dim_<i>`` names."""
+    declared = dict(getattr(module, "DIMS", {}) or {})
+    n_rep, n_time, n_obs = sizes["replica"], sizes["obs_time"], sizes[obs_dim]
+    n_weight = sizes.get("weight")
+
+    def name_of(n):
+        if n == n_obs:
+            return obs_dim
+        if n_weight is not None and n == n_weight:
+            return "weight"
+        return None
+
+    dims = {}
+    for site, shape in shapes.items():
+        if site == "obs":
+            dims[site] = ["replica", "time", obs_dim][: len(shape)]
+            continue
+        if site in declared:
+            dims[site] = list(declared[site])
+            continue
+        guess = None
+        if len(shape) == 3 and shape[0] == n_rep and shape[1] == n_time:
+            inner = name_of(shape[2])
+            guess = ["replica", "time", inner] if inner else None
+        elif len(shape) == 2 and shape[0] == n_rep and name_of(shape[1]) and shape[0] != shape[1]:
+            guess = ["replica", name_of(shape[1])]
+        elif len(shape) == 2 and shape[0] == shape[1] and name_of(shape[0]):
+            guess = [name_of(shape[0]), f"{name_of(shape[0])}_j"]
+        elif len(shape) == 1 and name_of(shape[0]):
+            guess = [name_of(shape[0])]
+        if guess is not None:
+            dims[site] = guess
+    return dims
+
+
+# ---------------------------------------------------------------------------------------------
+# the fit
+
+
+def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws: int = 1000,
+        warmup: int = 1000, seed: int = 0, ci_prob: float = 0.94, temperature=None, rule=None,
+        options: dict | None = None, chain_method: str | None = None,
+        target_accept: float = 0.8, max_tree_depth: int = 10, svi_steps: int = 5000,
+        svi_step_size: float = 0.01, guide: str = "multivariate_normal",
+        posterior_predictive: bool = True, progress_bar: bool = False, show: bool = False,
+        command: str | None = None) -> xr.DataTree:
+    r"""Fit a model to observed trajectories; posterior of the parameters and of the thermodynamics.
+
+    Parameters
+    ----------
+    data : str, os.PathLike, xarray.Dataset or xarray.DataTree
+        Observations (netCDF or CSV file, or dataset), schema of
+        :mod:`thermoinfer.data.observations`; validated before any sampling.
+    model : str or os.PathLike
+        ``"linear-ou"``, ``"neuron"``, ``"neuron-readout"`` (see
+        :func:`thermoinfer.inference.registry.list_models`) or the path of a model file.
+    method : {"nuts", "svi"}
+        NUTS (``chains`` × ``draws`` after ``warmup``) or stochastic variational inference
+        (``svi_steps`` of Adam on the ELBO, then ``draws`` independent draws of the guide).
+    chains, draws, warmup : int
+        NUTS chains, kept draws per chain, warmup (adaptation) steps per chain.
+    seed : int
+        PRNG seed (same seed, same numbers).
+    ci_prob : float
+        Probability of the equal-tailed credible intervals of the stored and printed summaries.
+    temperature : float or "inferred", optional
+        Known bath temperature $T$ (energy units, $k_B = 1$), overriding the data's; ``None``:
+        the data's, else inferred (only $D = \mu T$ is then identifiable).
+    rule : str, optional
+        Learning rule of a neuron model (``"hebbian"``, ``"perceptron"``, ``"adatron"``, a user
+        rule).
+    options : dict, optional
+        Further model options (prior hyperparameters; see the model's ``data_from_dataset``).
+    chain_method : {"parallel", "sequential"}, optional
+        Default: parallel when JAX has ``chains`` devices (module docstring), else sequential.
+    target_accept, max_tree_depth : float, int
+        NUTS settings.
+    svi_steps, svi_step_size, guide
+        SVI settings; ``guide`` one of :data:`GUIDES`.
+    posterior_predictive : bool
+        Simulate the ``posterior_predictive`` group (one path set per draw).
+    progress_bar : bool
+        numpyro's progress bar.
+    show : bool
+        Print the diagnostics summary.
+    command : str, optional
+        Recorded as the ``command`` root attribute (default: the Python call).
+
+    Returns
+    -------
+    xarray.DataTree
+        Groups ``posterior``, ``sample_stats``, ``log_likelihood``, ``observed_data``,
+        ``posterior_predictive``, ``constant_data``, ``thermodynamics``, ``information`` (when the
+        model reports it) and ``diagnostics`` (module docstring).
+
+    Raises
+    ------
+    InputError
+        Bad data or options (before any sampling).
+
+    Warns
+    -----
+    PoorDiagnosticsWarning
+        R-hat, ESS, divergences, E-BFMI or the Pareto $\hat k$ of the guide beyond
+        :data:`thermoinfer.inference.diagnostics.THRESHOLDS`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from thermoinfer.data.observations import simulate_linear_ou
+    >>> ds = simulate_linear_ou([[-1.0, -0.5], [0.5, -1.0]], 1.0, np.linspace(0, 20, 201),
+    ...                         n_replicas=2, seed=1)
+    >>> tree = fit(ds, "linear-ou", chains=2, draws=300, warmup=300)  # doctest: +SKIP
+    >>> tree["thermodynamics"]["entropy_production_rate"].mean().item()  # doctest: +SKIP
+    0.5...
+    """
+    check_choice("method", method, METHODS)
+    check_choice("guide", guide, GUIDES)
+    for name, value, low in (("chains", chains, 1), ("draws", draws, 4), ("warmup", warmup, 0),
+                             ("svi_steps", svi_steps, 1), ("max_tree_depth", max_tree_depth, 1)):
+        if int(value) != value or value < low:
+            raise InputError(f"{name} must be an integer >= {low}, got {value!r}.")
+    if not 0 < float(ci_prob) < 1:
+        raise InputError(f"ci_prob must be in (0, 1), got {ci_prob!r}.")
+    if not 0 < float(target_accept) < 1:
+        raise InputError(f"target_accept must be in (0, 1), got {target_accept!r}.")
+    check_positive("svi_step_size", svi_step_size)
+    if chain_method is not None:
+        check_choice("chain_method", chain_method, ("parallel", "sequential"))
+    prep = prepare(data, model, temperature=temperature, rule=rule, options=options)
+
+    import jax
+
+    config = dict(model=prep.module.NAME, method=method, seed=int(seed), ci_prob=float(ci_prob),
+                  temperature=temperature, rule=rule, options=options or {},
+                  source=str(data) if isinstance(data, (str, os.PathLike)) else "dataset")
+    with jax.enable_x64(True):
+        if method == "nuts":
+            if chain_method is None:
+                chain_method = ("parallel" if chains > 1 and jax.local_device_count() >= chains
+                                else "sequential")
+            config.update(chains=int(chains), draws=int(draws), warmup=int(warmup),
+                          chain_method=chain_method, target_accept=float(target_accept),
+                          max_tree_depth=int(max_tree_depth))
+            tree, extra = _run_nuts(prep, chains=int(chains), draws=int(draws),
+                                    warmup=int(warmup), seed=int(seed), chain_method=chain_method,
+                                    target_accept=float(target_accept),
+                                    max_tree_depth=int(max_tree_depth),
+                                    posterior_predictive=posterior_predictive,
+                                    progress_bar=progress_bar)
+        else:
+            config.update(draws=int(draws), svi_steps=int(svi_steps),
+                          svi_step_size=float(svi_step_size), guide=guide)
+            tree, extra = _run_svi(prep, draws=int(draws), seed=int(seed),
+                                   steps=int(svi_steps), step_size=float(svi_step_size),
+                                   guide=guide, posterior_predictive=posterior_predictive,
+                                   progress_bar=progress_bar)
+        tree = _to_numpy(tree)
+        _add_derived(tree, prep)
+    _finish_attrs(tree, prep, config, seed=int(seed), command=command, extra=extra)
+    diag = diagnose(tree, ci_prob=float(ci_prob), method=method,
+                    max_tree_depth=int(max_tree_depth) if method == "nuts" else None,
+                    pareto_k=extra.get("pareto_k"))
+    dnode = diag.tree
+    if method == "svi":
+        dnode.attrs.update(extra["svi_attrs"])
+    tree["diagnostics"] = dnode
+    tree.attrs["diagnostics_ok"] = int(not diag.problems)
+    if show:
+        print(diag.text)
+    if diag.problems:
+        warnings.warn(PoorDiagnosticsWarning(
+            f"fit of model {prep.module.NAME!r} ({method}): " + "; ".join(diag.problems)),
+            stacklevel=2)
+    return tree
+
+
+def _coords(prep, shapes):
+    ds = prep.dataset
+    obs_dim = ds["observations"].dims[2]
+    n_obs = shapes["obs"]
+    times = prep.times
+    obs_times = times[1:] if len(n_obs) >= 2 and n_obs[1] == times.shape[0] - 1 else times
+    labels = ds[obs_dim].values if obs_dim in ds.coords else np.arange(ds.sizes[obs_dim])
+    coords = {"replica": ds["replica"].values if "replica" in ds.coords
+              else np.arange(ds.sizes["replica"]),
+              "time": obs_times, obs_dim: labels, f"{obs_dim}_j": labels}
+    sizes = {"replica": ds.sizes["replica"], "obs_time": obs_times.shape[0],
+             obs_dim: ds.sizes[obs_dim]}
+    inputs = prep.kwargs.get("inputs")
+    if inputs is not None and np.ndim(inputs) == 2:
+        sizes["weight"] = int(np.shape(inputs)[-1])
+        coords.setdefault("weight", np.arange(sizes["weight"]))
+        coords.setdefault("weight_j", np.arange(sizes["weight"]))
+    return obs_dim, coords, sizes
+
+
+def _model_kwargs_with_initial(prep):
+    """Keyword arguments for prediction: condition on the observed first points if possible."""
+    params = inspect.signature(prep.module.model).parameters
+    accepts = "initial" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+    kw = dict(prep.kwargs)
+    if accepts and "initial" not in kw:
+        kw["initial"] = prep.observations[:, 0]
+    return kw
+
+
+def _predict(prep, samples, key, n_total):
+    from numpyro.infer import Predictive
+
+    kw = _model_kwargs_with_initial(prep)
+    pred = Predictive(prep.module.model, posterior_samples=samples, return_sites=["obs"],
+                      batch_ndims=1)
+    out = pred(key, prep.times, observations=None, **kw)
+    return {"obs": np.asarray(out["obs"]).reshape((n_total,) + np.shape(out["obs"])[1:])}
+
+
+def _run_nuts(prep, *, chains, draws, warmup, seed, chain_method, target_accept, max_tree_depth,
+              posterior_predictive, progress_bar):
+    import arviz_base as azb
+    import jax
+    import numpyro.infer.initialization  # noqa: F401  (arviz_base looks it up as an attribute)
+    from numpyro.infer import MCMC, NUTS
+
+    key_run, key_pred = jax.random.split(jax.random.key(seed))
+    kernel = NUTS(prep.module.model, target_accept_prob=target_accept,
+                  max_tree_depth=max_tree_depth)
+    mcmc = MCMC(kernel, num_warmup=warmup, num_samples=draws, num_chains=chains,
+                chain_method=chain_method, progress_bar=progress_bar)
+    t0 = time.perf_counter()
+    mcmc.run(key_run, prep.times, observations=prep.observations, extra_fields=EXTRA_FIELDS,
+             **prep.kwargs)
+    samples = mcmc.get_samples()
+    jax.block_until_ready(samples)
+    elapsed = time.perf_counter() - t0
+    first = {k: v[0] for k, v in samples.items()}
+    shapes = _trace_shapes(prep.module, prep.times, prep.observations, prep.kwargs, first)
+    obs_dim, coords, sizes = _coords(prep, shapes)
+    dims = _site_dims(prep.module, shapes, obs_dim, sizes)
+    ppc = (_predict(prep, samples, key_pred, chains * draws) if posterior_predictive else None)
+    tree = azb.from_numpyro(mcmc, log_likelihood=True, posterior_predictive=ppc,
+                            dims=dims, coords=_used_coords(coords, dims), pred_dims={})
+    extra = {"sampling_time_s": elapsed, "chain_method": chain_method}
+    return tree, extra
+
+
+def _to_numpy(tree: xr.DataTree) -> xr.DataTree:
+    """Every variable as a NumPy array (numpyro hands over JAX arrays; compared later outside
+    x64 they would be truncated to float32)."""
+    out = {}
+    for node in tree.subtree:
+        ds = node.to_dataset(inherit=False)
+        ds = ds.copy(data={k: np.asarray(v.values) for k, v in ds.data_vars.items()})
+        for name in list(ds.coords):
+            if name in ds.indexes:
+                continue
+            ds = ds.assign_coords({name: (ds[name].dims, np.asarray(ds[name].values),
+                                          ds[name].attrs)})
+        out[node.path] = ds
+    return xr.DataTree.from_dict(out)
+
+
+def _used_coords(coords, dims):
+    used = {d for ds in dims.values() for d in ds}
+    return {k: v for k, v in coords.items() if k in used}
+
+
+_GUIDE_CLASSES = {"multivariate_normal": "AutoMultivariateNormal",
+                  "diagonal_normal": "AutoDiagonalNormal", "laplace": "AutoLaplaceApproximation"}
+
+
+def _run_svi(prep, *, draws, seed, steps, step_size, guide, posterior_predictive, progress_bar):
+    import arviz_base as azb
+    import jax
+    import numpyro.infer.autoguide as autoguide
+    from numpyro.infer import SVI, Trace_ELBO, log_likelihood
+    from numpyro.infer.util import initialize_model
+    from numpyro.optim import Adam
+
+    key_fit, key_draw, key_pred, key_init = jax.random.split(jax.random.key(seed), 4)
+    model = prep.module.model
+    g = getattr(autoguide, _GUIDE_CLASSES[guide])(model)
+    svi = SVI(model, g, Adam(step_size), Trace_ELBO())
+    t0 = time.perf_counter()
+    res = svi.run(key_fit, steps, prep.times, observations=prep.observations,
+                  progress_bar=progress_bar, stable_update=True, **prep.kwargs)
+    losses = np.asarray(res.losses, dtype=float)
+    posterior = g.get_posterior(res.params)
+    z = posterior.sample(key_draw, (draws,))
+    log_q = np.asarray(posterior.log_prob(z), dtype=float)
+    info = initialize_model(key_init, model, model_args=(prep.times,),
+                            model_kwargs=dict(observations=prep.observations, **prep.kwargs))
+    unpacked = jax.vmap(g._unpack_latent)(z)
+    log_p = -np.asarray(jax.vmap(info.potential_fn)(unpacked), dtype=float)
+    samples = jax.vmap(info.postprocess_fn)(unpacked)
+    jax.block_until_ready(samples)
+    elapsed = time.perf_counter() - t0
+    log_w = np.where(np.isfinite(log_p), log_p - log_q, -np.inf)
+    khat = pareto_khat(log_w)
+    loglik = log_likelihood(model, samples, prep.times, observations=prep.observations,
+                            **prep.kwargs)
+    first = {k: v[0] for k, v in samples.items()}
+    shapes = _trace_shapes(prep.module, prep.times, prep.observations, prep.kwargs, first)
+    obs_dim, coords, sizes = _coords(prep, shapes)
+    dims = _site_dims(prep.module, shapes, obs_dim, sizes)
+    ppc = _predict(prep, samples, key_pred, draws) if posterior_predictive else None
+    lw_norm = log_w - _logsumexp(log_w)
+
+    def chain(x):
+        return np.asarray(x)[None]
+
+    obs_value = prep.observations[:, 1:] if shapes["obs"][1] == prep.times.shape[0] - 1 \
+        else prep.observations
+    groups = {
+        "posterior": {k: chain(v) for k, v in samples.items()},
+        "sample_stats": {"lp": chain(log_p), "log_importance_weight": chain(lw_norm),
+                         "guide_log_prob": chain(log_q)},
+        "log_likelihood": {"obs": chain(loglik["obs"])},
+        "observed_data": {"obs": obs_value},
+    }
+    if ppc is not None:
+        groups["posterior_predictive"] = {"obs": chain(ppc["obs"])}
+    tree = azb.from_dict(groups, dims=dims, coords=_used_coords(coords, dims))
+    stride = max(1, losses.shape[0] // 2000)
+    svi_attrs = {"elbo_loss_trace": losses[::stride], "elbo_loss_trace_stride": int(stride),
+                 "elbo_final": float(-np.mean(losses[-max(1, losses.shape[0] // 20):])),
+                 "guide": guide, "svi_steps": int(steps), "pareto_k": khat}
+    extra = {"sampling_time_s": elapsed, "pareto_k": khat, "svi_attrs": svi_attrs}
+    return tree, extra
+
+
+def _logsumexp(x):
+    m = np.max(x)
+    return m + math.log(np.sum(np.exp(x - m))) if np.isfinite(m) else m
+
+
+# ---------------------------------------------------------------------------------------------
+# groups and attributes
+
+
+def _add_derived(tree, prep):
+    """``thermodynamics`` and ``information`` per draw, units on every variable, constant data."""
+    post = tree["posterior"].to_dataset()
+    n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
+    flat = {name: np.asarray(post[name].values).reshape((n_chain * n_draw,)
+                                                        + post[name].shape[2:])
+            for name in post.data_vars}
+    data = dict(times=prep.times, observations=prep.observations, **prep.kwargs)
+    derived = prep.module.derived_quantities(flat, data) or {}
+    ds = prep.dataset
+    coord_src = {"replica": ds["replica"].values if "replica" in ds.coords
+                 else np.arange(ds.sizes["replica"])}
+    base = {"chain": post["chain"].values, "draw": post["draw"].values}
+    for group, variables in derived.items():
+        if not variables:
+            continue
+        out = {}
+        coords = dict(base)
+        for name, (dims, values, units, long_name) in variables.items():
+            values = np.asarray(values)
+            dims = tuple(dims)
+            out[name] = (("chain", "draw", *dims),
+                         values.reshape((n_chain, n_draw) + values.shape[1:]),
+                         {"units": str(units), "long_name": str(long_name)})
+            for d in dims:
+                if d in coord_src:
+                    coords[d] = coord_src[d]
+        tree[group] = xr.Dataset(out, coords=coords)
+    # units and long names
+    params = dict(getattr(prep.module, "PARAMETERS", {}) or {})
+    _units(tree, "posterior", lambda n: params.get(n, ("unknown", n)))
+    _units(tree, "sample_stats", lambda n: (_STAT_UNITS.get(n, "1"), n.replace("_", " ")))
+    _units(tree, "log_likelihood", lambda n: ("nat", "log-likelihood of each transition"))
+    obs_units = str(ds["observations"].attrs.get("units", "1"))
+    _units(tree, "observed_data", lambda n: (obs_units, "observed trajectories after the first "
+                                                        "point"))
+    _units(tree, "posterior_predictive",
+           lambda n: (obs_units, "trajectories simulated from the observed first points"))
+    const = {"initial_observations": (("replica", ds["observations"].dims[2]),
+                                      prep.observations[:, 0],
+                                      {"units": obs_units,
+                                       "long_name": "first observed points (conditioned on)"})}
+    for name in ("inputs", "labels", "probes", "readout_noise", "temperature"):
+        if name in ds.data_vars:
+            var = ds[name]
+            const[name] = (var.dims, var.values, {"units": str(var.attrs.get("units", "1")),
+                                                  "long_name": str(var.attrs.get("long_name",
+                                                                                 name))})
+    cds = xr.Dataset(const)
+    for d in cds.dims:
+        if d in ds.coords:
+            cds = cds.assign_coords({d: ds[d].values})
+    tree["constant_data"] = cds
+    time_attrs = {"units": str(ds["time"].attrs.get("units", "time_unit")),
+                  "long_name": "observation time (end of each transition)"}
+    for node in tree.subtree:
+        if "time" in node.coords and node.path != "/":
+            node.coords["time"].attrs.update(time_attrs)
+
+
+def _units(tree, group, spec):
+    if group not in tree.children:
+        return
+    node = tree[group]
+    for name in node.data_vars:
+        units, long_name = spec(name)
+        node[name].attrs.update({"units": str(units), "long_name": str(long_name)})
+
+
+def _finish_attrs(tree, prep, config, *, seed, command, extra):
+    import arviz_base
+    import numpyro
+
+    module = prep.module
+    data = dict(times=prep.times, observations=prep.observations, **prep.kwargs)
+    conv_fn = getattr(module, "conventions", None)
+    conv = dict(conv_fn(data)) if callable(conv_fn) else {}
+    if "temperature" not in conv:
+        T = prep.kwargs.get("temperature")
+        conv["temperature"] = "inferred" if T is None else float(T)
+    attrs = provenance(config=config, seed=seed, command=command)
+    attrs.update(conventions_attrs(**conv))
+    attrs.update({
+        "model": str(module.NAME),
+        "model_description": str(module.DESCRIPTION),
+        "inference_method": config["method"],
+        "ci_prob": float(config["ci_prob"]),
+        "ci_kind": "eti",
+        "sampling_time_s": float(extra["sampling_time_s"]),
+        "numpyro_version": numpyro.__version__,
+        "arviz_base_version": arviz_base.__version__,
+        "n_replicas": int(prep.observations.shape[0]),
+        "n_transitions": int(prep.observations.shape[1] - 1),
+    })
+    if conv["temperature"] == "inferred":
+        attrs["identifiability"] = (
+            "temperature not given: trajectories identify only the diffusion constant D = mu T "
+            "and mu F (physics.md 0.5); fitted rates are mu-scaled, heat in energy units is not "
+            "reported, entropies and information (units of k_B) are.")
+    else:
+        attrs["identifiability"] = "temperature given: T known, mobility mu = 1 (physics.md 0.5)"
+    tree.attrs = attrs
+
+
+# ---------------------------------------------------------------------------------------------
+# netCDF
+
+
+def write_fit(tree: xr.DataTree, path) -> Path:
+    """Write a fit to netCDF (netcdf4 engine, atomic); see :func:`read_fit`."""
+    return write_netcdf(tree, path)
+
+
+def validate_fit(tree: xr.DataTree, source: str = "fit") -> None:
+    """Check a fit: root attributes, the ArviZ groups, known dims, units, no inf values."""
+    missing = [a for a in REQUIRED_ROOT_ATTRS if a not in tree.attrs]
+    if missing:
+        raise InputError(f"{source} is not a thermoinfer result: missing root attribute(s) "
+                         f"{missing}.")
+    for group in ("posterior", "log_likelihood", "observed_data"):
+        if group not in tree.children:
+            raise InputError(f"{source} is not a fit: no group {group!r}.")
+    for node in tree.subtree:
+        ds = node.to_dataset(inherit=False)
+        for dim in ds.dims:
+            if dim not in FIT_DIMS and "_dim_" not in str(dim):
+                raise InputError(f"{source}: group {node.path!r} has unknown dimension {dim!r}; "
+                                 f"expected names from {list(FIT_DIMS)}.")
+        for name, var in ds.data_vars.items():
+            if "units" not in var.attrs:
+                raise InputError(f"{source}: variable {node.path}/{name} has no 'units' "
+                                 "attribute.")
+            if np.issubdtype(var.dtype, np.floating) and np.isinf(var.values).any() and \
+                    node.path != "/sample_stats":
+                raise InputError(f"{source}: variable {node.path}/{name} contains inf values.")
+
+
+def read_fit(path) -> xr.DataTree:
+    """Read a fit written by :func:`write_fit` (or ``thermoinfer fit -o``) and validate it."""
+    tree = read_netcdf(path, validate=False)
+    validate_fit(tree, source=repr(str(path)))
+    return tree
+
+
+# ---------------------------------------------------------------------------------------------
+# model comparison
+
+
+def loo(tree: xr.DataTree, *, var_name: str = "obs"):
+    """PSIS-LOO of a fit over its pointwise log-likelihood, one point per transition.
+
+    See the module docstring for what leaving out one transition of a time series means.
+    Returns :class:`arviz_stats.ELPDData` (``elpd``, ``se``, ``p``, pointwise ``pareto_k``).
+    """
+    import arviz_stats as azs
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return azs.loo(tree, pointwise=True, var_name=var_name)
+
+
+class RuleComparison(NamedTuple):
+    """Result of :func:`compare_rules`."""
+
+    table: object
+    """:func:`arviz_stats.compare` table (pandas), best rule first"""
+    fits: dict
+    """``{rule: DataTree}``"""
+    loo: dict
+    """``{rule: ELPDData}``"""
+
+
+def compare_rules(data, rules=("hebbian", "perceptron", "adatron"), *, model="neuron",
+                  **fit_kwargs) -> RuleComparison:
+    """Fit a neuron model once per learning rule and compare the fits by PSIS-LOO.
+
+    Every transition is one LOO point (module docstring: one-step-ahead predictive accuracy,
+    optimistic standard errors for time series). The Hebbian fit uses the exact OU likelihood,
+    the others the Euler–Maruyama likelihood on the observation grid, which is biased when
+    $k\\Delta t$ is not small: compare rules on finely sampled data.
+
+    Parameters
+    ----------
+    data
+        As in :func:`fit`.
+    rules : sequence of str
+        Learning rules to compare.
+    model : str
+        ``"neuron"`` or ``"neuron-readout"``.
+    **fit_kwargs
+        Passed to :func:`fit` (``chains``, ``draws``, ``seed``, ...).
+    """
+    import arviz_stats as azs
+
+    rules = list(rules)
+    if len(rules) < 2:
+        raise InputError(f"rules must name at least two learning rules to compare, got {rules}.")
+    fits = {r: fit(data, model, rule=r, **fit_kwargs) for r in rules}
+    loos = {r: loo(t) for r, t in fits.items()}
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        table = azs.compare(fits, var_name="obs")
+    return RuleComparison(table, fits, loos)
