@@ -75,8 +75,9 @@ def _simulations(points, n_weights, n_replicas, seed):
         ds = tree["summary"].to_dataset()
         ds = ds.assign(rule=((), rule), alpha=((), alpha), learning_rate=((), nu),
                        entropy_method=((), tree["information"]["entropy_change"].attrs["method"]),
+                       path_weights=((), tree.attrs["path_weights"]),
                        wall_time=((), time.perf_counter() - t0, {"units": "s", "long_name": "wall time"}))
-        for v in ("rule", "alpha", "learning_rate", "entropy_method"):
+        for v in ("rule", "alpha", "learning_rate", "entropy_method", "path_weights"):
             ds[v].attrs = {"units": "1", "long_name": v}
         rows.append(ds)
     return xr.concat(rows, dim="point")
@@ -109,6 +110,8 @@ def main(args) -> xr.DataTree:
         **conventions_attrs(entropy_convention="annealed", path_weights="not_applicable",
                             data_protocol="per_replica", temperature=1.0),
         "title": "finite-N memorisation simulations (Hebbian exact OU at t=inf; Perceptron EM to t=10)",
+        "note": "path_weights differ by point (summary/path_weights): exact_ou for Hebbian, "
+                "euler_maruyama for Perceptron; efficiency status per point in summary/efficiency_status",
     }))
     tree["summary"] = sims
     write_netcdf(tree, out / "memorization_simulation.nc")
@@ -147,7 +150,7 @@ def plot(out: Path) -> Path:
     ax1.axhline(1 / math.pi, color="gray", lw=0.8, ls="--")
     ax1.text(0.011, 1 / math.pi * 1.03, "1/π", color="gray")
     ax1.set(xscale="log", xlabel="learning rate ν", ylabel="efficiency η",
-            title="η(ν), t→∞, k=T=1 (— annealed, ··· quenched)")
+            title="η(ν), t→∞, k = T = 1")
     ax1.plot([], [], "ko", label="sim. Hebbian")
     ax1.plot([], [], "ks", mfc="none", label="sim. Perceptron")
     ax1.legend(fontsize=8)
@@ -164,8 +167,15 @@ def plot(out: Path) -> Path:
         if sel.sizes.get("point", 0):
             ax2.errorbar(sel["alpha"], sel["efficiency"], yerr=sel["efficiency_se"], fmt="s",
                          color=c, mfc="none", ms=5, capsize=2)
-    ax2.set(xscale="log", xlabel="load α", ylabel="efficiency η", title="η(α), t→∞")
-    ax2.legend(fontsize=8)
+    ax2.set(xscale="log", xlabel="load α", ylabel="efficiency η",
+            title="η(α), t→∞, k = T = 1")
+    ax2.plot([], [], "k-", label="theory, annealed")
+    ax2.plot([], [], "k:", label="theory, quenched Gaussian")
+    ax2.plot([], [], "ko", label="sim. Hebbian")
+    ax2.plot([], [], "ks", mfc="none", label="sim. Perceptron (annealed max-ent ΔS)")
+    ax2.legend(fontsize=7)
+    fig.suptitle("curves: Hebbian theory, N→∞ (— annealed, ··· quenched Gaussian entropy); "
+                 "markers: finite-N simulations ± SE", fontsize=9)
     fig.tight_layout()
     path = out / "memorization_efficiency.png"
     fig.savefig(path, dpi=130)
