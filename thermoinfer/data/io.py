@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from ..errors import InputError
 from .schema import DIMS, REQUIRED_ROOT_ATTRS
 
 __all__ = ["write_netcdf", "read_netcdf", "validate_tree"]
+
+# ArviZ names the unnamed axes of a posterior site "<site>_dim_<i>"; they are accepted as well
+_ARVIZ_DEFAULT_DIM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*_dim_[0-9]+")
 
 
 def _encoding(tree: xr.DataTree) -> dict:
@@ -81,7 +85,7 @@ def validate_tree(tree: xr.DataTree, source: str = "tree") -> None:
     for node in tree.subtree:
         ds = node.to_dataset(inherit=False)
         for dim in ds.dims:
-            if dim not in DIMS:
+            if dim not in DIMS and not _ARVIZ_DEFAULT_DIM.fullmatch(str(dim)):
                 raise InputError(f"{source}: group {node.path!r} has unknown dimension {dim!r}; "
                                  f"expected names from {list(DIMS)}.")
         for name, var in ds.data_vars.items():

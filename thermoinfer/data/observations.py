@@ -287,7 +287,7 @@ def _check_labels(ds, source):
     bad = ~np.isin(v, (-1.0, 1.0))
     if bad.any():
         i = int(np.argmax(bad))
-        raise InputError(f"{source}: labels must be +1 or -1, got {v[i]!r} for pattern {i}.")
+        raise InputError(f"{source}: labels must be +1 or -1, got {float(v[i])!r} for pattern {i}.")
 
 
 def _check_probes(ds, n_components, n_weights, source):

@@ -21,8 +21,10 @@ from ..errors import InputError
 __all__ = ["DIMS", "CONVENTIONS", "REQUIRED_ROOT_ATTRS", "provenance", "conventions_attrs",
            "variable", "json_default"]
 
-#: fixed dimension names
-DIMS = ("replica", "time", "weight", "component", "pattern", "chain", "draw", "point")
+#: fixed dimension names (``component_j``/``weight_j``: the second axis of a matrix site such as
+#: a drift matrix; ``step``: optimisation steps of SVI)
+DIMS = ("replica", "time", "weight", "component", "pattern", "chain", "draw", "point",
+        "component_j", "weight_j", "step")
 
 #: allowed values of each convention attribute (``temperature`` is a number or "inferred")
 CONVENTIONS: dict[str, tuple[str, ...]] = {

@@ -4,7 +4,9 @@
   processes as numpyro distributions (``sample`` = the simulator or the exact kernel,
   ``log_prob`` = the single path density of :mod:`thermoinfer.paths`, one term per transition);
 * :mod:`~thermoinfer.inference.registry`: the model programs of ``models/`` by name
-  (:func:`list_models`, :func:`load_model`), and users' own model files by path.
+  (:func:`list_models`, :func:`load_model`), and users' own model files by path;
+* :mod:`~thermoinfer.inference.fit`: :func:`fit` (NUTS or SVI) to an ArviZ DataTree with the
+  ``thermodynamics`` and ``information`` groups per draw, :func:`compare_rules` by LOO.
 
 Attributes are imported lazily: ``import thermoinfer`` and ``import thermoinfer.inference`` do
 not import numpyro; touching a distribution or loading a model does.
@@ -25,6 +27,13 @@ _LAZY = {
     "LinearOUTransitions": "distributions",
     "LinearOUReadouts": "distributions",
     "time_steps": "distributions",
+    "fit": "fit",
+    "compare_rules": "fit",
+    "loo": "fit",
+    "read_fit": "fit",
+    "write_fit": "fit",
+    "PoorDiagnosticsWarning": "diagnostics",
+    "CompiledNUTS": "calibration",
 }
 
 __all__ = sorted(_LAZY)

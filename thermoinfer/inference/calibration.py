@@ -141,8 +141,7 @@ class CompiledNUTS:
                              f"{self.dynamic_shapes}, got {shapes}.")
         with jax.enable_x64(True):
             keys = jax.random.split(key, self.chains)
-            dyn = {k: self._jnp.asarray(v, dtype=self._jnp.asarray(v).dtype)
-                   for k, v in data.items()}
+            dyn = {k: self._jnp.asarray(v) for k, v in data.items()}
             samples, div, steps = self._run(keys, dyn)
             samples = {k: np.asarray(v) for k, v in samples.items()}
         return NUTSDraws(samples, np.asarray(div), np.asarray(steps))
