@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["InputError", "check_positive", "check_nonnegative", "check_finite", "check_choice"]
+__all__ = ["InputError", "check_positive", "check_nonnegative", "check_finite", "check_choice",
+           "check_array"]
 
 
 class InputError(ValueError):
@@ -70,3 +71,40 @@ def check_choice(name: str, value, choices) -> str:
     if value not in choices:
         raise InputError(f"{name} must be one of {sorted(choices)}, got {_show(value)}.")
     return value
+
+
+def check_array(name: str, value, *, minimum: float, strict: bool, allow_inf: bool, what: str,
+                fix: str):
+    """Validate a number or array against ``> minimum`` (``strict``) or ``>= minimum``.
+
+    Returns the values as a float ``numpy`` array; a JAX tracer (inside ``jit``/``grad``) is
+    returned unchanged, unchecked. The error names ``name`` (``what`` it is), the first bad value
+    and its index, and ``fix``.
+    """
+    try:
+        import jax
+
+        if isinstance(value, jax.core.Tracer):
+            return value
+    except ImportError:  # pragma: no cover
+        pass
+    import numpy as np
+
+    if isinstance(value, bool):
+        raise InputError(f"{name} ({what}) must be a number, got {_show(value)}. {fix}")
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} ({what}) must be a number or an array of numbers, got "
+                         f"{_show(value)}. {fix}") from None
+    bad = np.isnan(arr) | (arr <= minimum if strict else arr < minimum)
+    if not allow_inf:
+        bad |= np.isinf(arr)
+    if bad.any():
+        first = float(arr[bad].flat[0])
+        where = f" at index {tuple(int(i) for i in np.argwhere(bad)[0])}" if arr.ndim else ""
+        rel = ">" if strict else ">="
+        fin = " (inf allowed)" if allow_inf else " and finite"
+        raise InputError(f"{name} ({what}) must be {rel} {minimum:g}{fin}, got {first!r}{where}. "
+                         f"{fix}")
+    return arr

@@ -53,3 +53,31 @@ def add_output_options(p) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("-o", "--output", metavar="FILE.nc",
                    help="write the result DataTree to this netCDF file (netcdf4 engine, atomic)")
+
+
+def task_group(sub, name: str, help: str, description: str):
+    """Add a command with task sub-commands (``theory``/``simulate``); return (parser, tasks)."""
+    p = sub.add_parser(name, help=help, description=description)
+    tasks = p.add_subparsers(dest="task", metavar="TASK", parser_class=type(p))
+    p.set_defaults(func=lambda a: _no_task(p))
+    return p, tasks
+
+
+def _no_task(p) -> int:
+    p.print_usage(sys.stderr)
+    print(f"{p.prog}: error: choose a task (see {p.prog} --help)", file=sys.stderr)
+    return 2
+
+
+def register_teacher_student(tasks, which: str) -> None:
+    """Let the teacher-student task (NJP 2017) add itself to ``theory`` or ``simulate``."""
+    import importlib
+
+    name = f"{__package__}._teacher_student"
+    try:
+        mod = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return
+    getattr(mod, f"register_{which}")(tasks)

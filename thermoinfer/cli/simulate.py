@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 import shlex
 import sys
 
-from ._common import add_output_options, print_json
+from ._common import add_output_options, print_json, register_teacher_student, task_group
 from ._memorization_args import UNITS_EPILOG, add_physics_args, load_rule_file
 
 
 def register(sub) -> None:
-    p = sub.add_parser("simulate", help="simulate learning at finite N",
-                       description="Simulate learning neurons at finite N.")
-    tsub = p.add_subparsers(dest="task", metavar="TASK", parser_class=type(p))
+    p, tsub = task_group(sub, "simulate", help="simulate learning at finite N",
+                         description="Simulate learning neurons at finite N.")
     m = tsub.add_parser(
         "memorization", help="batch Langevin learning of random labels (PRL 2017)",
         description="Batch Langevin learning of P = round(alpha N) random labels from the "
@@ -23,14 +21,7 @@ def register(sub) -> None:
     add_physics_args(m, simulate=True)
     add_output_options(m)
     m.set_defaults(func=run)
-    try:  # the teacher-student task (NJP 2017) registers itself
-        _teacher_student = importlib.import_module(f"{__package__}._teacher_student")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}._teacher_student":
-            raise
-    else:
-        _teacher_student.register_simulate(tsub)
-    p.set_defaults(func=lambda a: _no_task(p))
+    register_teacher_student(tsub, "simulate")
 
 
 def run(args) -> int:
@@ -60,10 +51,3 @@ def run(args) -> int:
             print(f"wrote {args.output}")
     return 0
 
-
-def _no_task(p) -> int:
-    import sys
-
-    p.print_usage(sys.stderr)
-    print(f"{p.prog}: error: choose a task (see {p.prog} --help)", file=sys.stderr)
-    return 2

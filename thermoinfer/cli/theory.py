@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
 import math
 import shlex
 import sys
 
-from ._common import add_output_options, print_json
+from ._common import add_output_options, print_json, register_teacher_student, task_group
 from ._memorization_args import UNITS_EPILOG, add_physics_args, load_rule_file
 
 
 def register(sub) -> None:
-    p = sub.add_parser("theory", help="evaluate the thermodynamic-limit theory",
-                       description="Evaluate the thermodynamic-limit theory.")
-    tsub = p.add_subparsers(dest="task", metavar="TASK", parser_class=type(p))
+    p, tsub = task_group(sub, "theory", help="evaluate the thermodynamic-limit theory",
+                         description="Evaluate the thermodynamic-limit theory.")
     m = tsub.add_parser(
         "memorization", help="Hebbian memorisation of random labels (PRL 2017)",
         description="Thermodynamic-limit Hebbian memorisation (physics.md section 3): training "
@@ -23,14 +21,7 @@ def register(sub) -> None:
     add_physics_args(m, simulate=False)
     add_output_options(m)
     m.set_defaults(func=run)
-    try:  # the teacher-student task (NJP 2017) registers itself
-        _teacher_student = importlib.import_module(f"{__package__}._teacher_student")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}._teacher_student":
-            raise
-    else:
-        _teacher_student.register_theory(tsub)
-    p.set_defaults(func=lambda a: _no_task(p))
+    register_teacher_student(tsub, "theory")
 
 
 def run(args) -> int:
@@ -82,10 +73,3 @@ def _print_table(title, out, tree) -> None:
         table.add_row(name, vs, ses, var.attrs.get("units", ""))
     Console(width=150).print(table)
 
-
-def _no_task(p) -> int:
-    import sys
-
-    p.print_usage(sys.stderr)
-    print(f"{p.prog}: error: choose a task (see {p.prog} --help)", file=sys.stderr)
-    return 2

@@ -30,7 +30,7 @@ import numpy as np
 from jax.scipy.special import erf, erfc
 
 from .._x64 import float64
-from ..errors import InputError, check_choice
+from ..errors import InputError, check_array, check_choice
 from ..information.channels import information_from_u
 from ..information.efficiency import efficiency as _efficiency
 from ..rules import RULES, get_rule
@@ -139,23 +139,8 @@ def _is_traced(value) -> bool:
 def _check_array(name: str, value, *, minimum: float, strict: bool, allow_inf: bool,
                  what: str, fix: str) -> None:
     """Raise :class:`InputError` naming ``name``, the first bad value and ``fix``."""
-    if _is_traced(value):
-        return
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} ({what}) must be a number or an array of numbers, got "
-                         f"{value!r}. {fix}") from None
-    bad = np.isnan(arr) | (arr <= minimum if strict else arr < minimum)
-    if not allow_inf:
-        bad |= np.isinf(arr)
-    if bad.any():
-        first = float(arr[bad].flat[0])
-        where = f" at index {tuple(int(i) for i in np.argwhere(bad)[0])}" if arr.ndim else ""
-        rel = ">" if strict else ">="
-        fin = " (inf allowed)" if allow_inf else " and finite"
-        raise InputError(f"{name} ({what}) must be {rel} {minimum:g}{fin}, got {first!r}{where}. "
-                         f"{fix}")
+    check_array(name, value, minimum=minimum, strict=strict, allow_inf=allow_inf, what=what,
+                fix=fix)
 
 
 def _check_physical(alpha, nu, k, temperature, t) -> None:

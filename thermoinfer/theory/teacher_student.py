@@ -36,7 +36,7 @@ from scipy.integrate import solve_ivp
 from scipy.optimize import root
 
 from .._x64 import float64
-from ..errors import InputError, _show, check_choice
+from ..errors import InputError, _show, check_array, check_choice
 from ..information.efficiency import efficiency as _efficiency
 from ..rules import RULES, get_rule
 from .gaussian_averages import N_ANGLE, N_RADIUS, _resolve, _scalar_averages
@@ -156,23 +156,8 @@ def _scalar(name, value, *, minimum, strict, what, fix) -> float:
 
 
 def _array(name, value, *, minimum, strict, allow_inf, what, fix) -> np.ndarray:
-    if isinstance(value, bool):
-        raise InputError(f"{name} ({what}) must be a number, got {_show(value)}. {fix}")
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} ({what}) must be a number or an array of numbers, got "
-                         f"{_show(value)}. {fix}") from None
-    bad = np.isnan(arr) | (arr <= minimum if strict else arr < minimum)
-    if not allow_inf:
-        bad |= np.isinf(arr)
-    if bad.any():
-        first = arr[bad].flat[0]
-        where = f" at index {tuple(int(i) for i in np.argwhere(bad)[0])}" if arr.ndim else ""
-        rel = ">" if strict else ">="
-        fin = " (inf allowed)" if allow_inf else " and finite"
-        raise InputError(f"{name} ({what}) must be {rel} {minimum:g}{fin}, got {first!r}{where}. {fix}")
-    return arr
+    return check_array(name, value, minimum=minimum, strict=strict, allow_inf=allow_inf,
+                       what=what, fix=fix)
 
 
 _FIX = {
