@@ -134,3 +134,18 @@ def test_console_script_entry_point():
     res = subprocess.run([exe, "theory", "memorization", "--k", "-2"], capture_output=True, text=True,
                          timeout=120)
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_infinite_values_keep_their_sign(capsys):
+    d = run_json(capsys, ["theory", "teacher-student", "--rule", "perceptron", "--alpha", "inf",
+                          "--json"])
+    assert d["heat_per_weight"] is None and d["heat_per_weight_infinite"] in {"+inf", "-inf"}
+    d = run_json(capsys, ["theory", "memorization", "--json"])
+    assert d["time"] is None and d["time_infinite"] == "+inf" and d["time_is_infinite"] is True
+
+
+def test_empty_output_path_and_stray_n_are_refused(capsys):
+    assert main(["theory", "memorization", "-o", ""]) == 2
+    assert main(["theory", "memorization", "--N", "100"]) == 2
+    err = capsys.readouterr().err
+    assert "needs a file name" in err and "--N is used only with" in err

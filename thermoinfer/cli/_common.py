@@ -42,16 +42,37 @@ def to_jsonable(obj):
     return obj
 
 
+def annotate_infinities(obj):
+    """Beside every top-level key whose value is +-inf, add ``<key>_infinite`` = "+inf"/"-inf"
+    (the value itself is printed as null, so the sign would otherwise be lost)."""
+    if not isinstance(obj, dict):
+        return obj
+    out = dict(obj)
+    for key, value in obj.items():
+        if isinstance(value, (float, np.floating)) and math.isinf(float(value)):
+            flag = f"{key}_infinite"
+            if flag not in out:
+                out[flag] = "+inf" if value > 0 else "-inf"
+    return out
+
+
 def print_json(obj) -> None:
-    """Print one JSON object on stdout (strict JSON: no NaN)."""
-    json.dump(to_jsonable(obj), sys.stdout, allow_nan=False)
+    """Print one JSON object on stdout: strict JSON, NaN and +-inf as null (with
+    ``<key>_infinite`` naming the sign of an infinite value)."""
+    json.dump(to_jsonable(annotate_infinities(obj)), sys.stdout, allow_nan=False)
     sys.stdout.write("\n")
+
+
+def _output_path(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("needs a file name such as result.nc")
+    return text
 
 
 def add_output_options(p) -> None:
     """Add ``--json`` and ``-o/--output``."""
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("-o", "--output", metavar="FILE.nc",
+    p.add_argument("-o", "--output", metavar="FILE.nc", type=_output_path,
                    help="write the result DataTree to this netCDF file (netcdf4 engine, atomic)")
 
 

@@ -6,6 +6,7 @@ import math
 import shlex
 import sys
 
+from ..errors import InputError
 from ._common import add_output_options, print_json, register_teacher_student, task_group
 from ._memorization_args import UNITS_EPILOG, add_physics_args, load_rule_file
 
@@ -29,6 +30,10 @@ def run(args) -> int:
     from ..memorization import summary_dict, theory_memorization
 
     load_rule_file(args.rule_file)
+    if args.n_weights is not None and args.entropy != "exact_mixture":
+        raise InputError("--N is used only with --entropy exact_mixture (the other conventions "
+                         "are thermodynamic-limit closed forms); drop --N or add --entropy "
+                         "exact_mixture.")
     key = None
     if args.n_weights is not None:
         import jax
