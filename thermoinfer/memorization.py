@@ -68,10 +68,11 @@ SUMMARY_FIELDS = {
 def _is_hebbian_like(rule: LearningRule) -> bool:
     """Force factor identically 1 (Hebbian or a registered clone): Gaussian weights given data."""
     if rule.depends_on_activation:
-        a = jnp.linspace(-3.0, 3.0, 13)
+        a = jnp.linspace(-10.0, 10.0, 2001)
         vals = jnp.stack([rule.force(a, s) for s in (-1.0, 1.0)])
-        return bool(jnp.allclose(vals, 1.0, rtol=0, atol=0))
-    return bool(jnp.allclose(jnp.stack([jnp.asarray(rule.force(0.0, s)) for s in (-1.0, 1.0)]), 1.0))
+        return bool(jnp.all(vals == 1.0))
+    vals = jnp.stack([jnp.asarray(rule.force(0.0, s)) for s in (-1.0, 1.0)])
+    return bool(jnp.all(vals == 1.0))
 
 
 def _errors(activations, labels):
@@ -352,12 +353,21 @@ def _information(err, err_rep, shared, ci_prob):
     per = [information_from_errors(err[:, mu].astype(float), ci_prob=ci_prob)
            for mu in range(err.shape[1])]
     vals = np.array([float(e.information) for e in per])
-    ses = np.array([float(e.information_se) for e in per])
     lo = np.array([float(e.information_lower) for e in per])
     hi = np.array([float(e.information_upper) for e in per])
-    return dict(per_pattern=float(vals.mean()), per_pattern_se=float(np.sqrt(np.sum(ses**2))) / len(vals),
+    # the patterns of one replica share its weights: the SE of the pattern average comes from a
+    # jackknife over replicas (the independent units), not from the per-pattern SEs
+    from .information.channels import binary_channel_information
+
+    R = err.shape[0]
+    tot = err.sum(axis=0)
+    loo = (tot[None, :] - err) / (R - 1)  # leave-one-replica-out error of every pattern
+    jack = np.asarray(binary_channel_information(loo)).mean(axis=1)
+    se = float(np.sqrt((R - 1) / R * np.sum((jack - jack.mean()) ** 2)))
+    return dict(per_pattern=float(vals.mean()), per_pattern_se=se,
                 lower=float(lo.mean()), upper=float(hi.mean()),
-                method="per_pattern_errors_bias_corrected_" + str(per[0].method))
+                method="per_pattern_errors_bias_corrected_" + str(per[0].method)
+                + "_jackknife_se")
 
 
 def _entropy_change(entropy, hebb, data, res, k, nu, T, t, decay, key, mixture_samples):

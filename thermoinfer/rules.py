@@ -208,8 +208,52 @@ def register_rule(name: str, force: Callable, *, potential: Callable | None = No
     pot = potential if potential is not None else _quadrature_potential(force)
     rule = LearningRule(name, force, pot, depends_on_activation=bool(depends_on_activation),
                         description=description or f"user rule {name}")
+    _check_declarations(rule, potential is not None)
     _USER_RULES[name] = rule
     return rule
+
+
+def _check_declarations(rule: LearningRule, check_potential: bool) -> None:
+    r"""Refuse a rule whose declarations contradict its force (they would silently change the
+    dynamics or the heat): ``depends_on_activation=False`` with an $A$-dependent $F$, or a
+    potential $G$ with $G(0)\ne0$ or $dG/dA\ne\sigma_T F$."""
+    if rule.depends_on_activation and not check_potential:
+        return  # nothing declared that could contradict F (F itself is checked before a run)
+    a = np.linspace(-4.0, 4.0, 801)
+    try:
+        for lab in (-1.0, 1.0):
+            f = np.asarray(rule.force(jnp.asarray(a), jnp.full(a.shape, lab)), dtype=float)
+            if not rule.depends_on_activation and f.shape == a.shape and np.ptp(f) > 0:
+                raise InputError(
+                    f"rule {rule.name!r} was declared depends_on_activation=False but F(A, "
+                    f"{lab:+g}) varies with A (from {f.min():.3g} to {f.max():.3g}); drop the "
+                    "declaration (the default True is always safe)."
+                )
+            if not check_potential:
+                continue
+            g = np.asarray(rule.potential(jnp.asarray(a), jnp.full(a.shape, lab)), dtype=float)
+            g0 = float(np.asarray(rule.potential(jnp.asarray(0.0), jnp.asarray(lab))))
+            if abs(g0) > 1e-9:
+                raise InputError(f"potential of rule {rule.name!r} has G(0) = {g0:.3g}; it must be "
+                                 "G(A) = integral from 0 to A of sigma_T F(a, sigma_T) da, so G(0) = 0.")
+            mid = 0.5 * (a[1:] + a[:-1])
+            slope = np.diff(g) / np.diff(a)
+            want = lab * np.asarray(rule.force(jnp.asarray(mid), jnp.full(mid.shape, lab)), dtype=float)
+            bad = np.abs(slope - want) > 1e-3 * (1.0 + np.abs(want))
+            if bad.sum() > 2:  # a jump of F spoils the one interval that contains it
+                i = int(np.argmax(bad))
+                raise InputError(
+                    f"potential of rule {rule.name!r} is not the integral of sigma_T F: at A = "
+                    f"{mid[i]:.3g}, sigma_T = {lab:+g} dG/dA = {slope[i]:.4g} but sigma_T F = "
+                    f"{want[i]:.4g}; fix G or omit it (it is then computed by quadrature)."
+                )
+    except InputError:
+        unregister_rule(rule.name)
+        raise
+    except Exception as exc:  # noqa: BLE001 - the user's function failed: one line
+        unregister_rule(rule.name)
+        raise InputError(f"rule {rule.name!r} failed when called to check its declarations: "
+                         f"{type(exc).__name__}: {exc}") from None
 
 
 def unregister_rule(name: str) -> None:
