@@ -375,3 +375,12 @@ def test_bad_input_raises_input_error(kwargs, match):
     kw = dict(n_weights=20, alpha=0.5, n_replicas=2) | kwargs
     with pytest.raises(InputError, match=match):
         simulate_teacher_student(0, **kw)
+
+
+def test_online_guards_zero_teacher_and_counter_overflow():
+    with pytest.raises(InputError, match="non-zero"):
+        simulate_online(jax.random.key(0), "hebbian", n_weights=50, n_replicas=2,
+                        teacher=np.zeros(50), record_alphas=[1.0])
+    with pytest.raises(InputError, match="2\\^31"):
+        simulate_online(jax.random.key(0), "hebbian", n_weights=50, n_replicas=2,
+                        record_alphas=[1e8])

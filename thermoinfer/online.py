@@ -250,6 +250,11 @@ def simulate_online(key, rule: str | LearningRule, *, n_weights: int, record_alp
             f"k={k:g}, N={N}. Raise N (online theory is the limit N -> infinity) or lower k."
         )
     counts, alphas = online_record_grid(record_alphas, N)
+    if counts.size and int(np.max(counts)) >= 2**31 - 1:
+        raise InputError(
+            f"alpha*N = {int(np.max(counts))} samples exceeds the 2^31 - 1 sample counter; lower "
+            "alpha (the final online time) or N."
+        )
     starts = np.concatenate([[0], counts[:-1]]).astype(np.int32)
     stops = counts.astype(np.int32)
 
@@ -263,6 +268,9 @@ def simulate_online(key, rule: str | LearningRule, *, n_weights: int, record_alp
         if Tvec.shape != (R, N) or not bool(jnp.all(jnp.isfinite(Tvec))):
             raise InputError(f"teacher must be finite with shape ({R}, {N}) or ({N},), got shape "
                              f"{tuple(np.shape(teacher))}.")
+        if not bool(jnp.all(jnp.sum(Tvec**2, axis=-1) > 0)):
+            raise InputError("teacher must be a non-zero vector (|T|^2 > 0); the labels sgn(T.xi) "
+                             "and the overlap rho are undefined for T = 0.")
     Tvec = jnp.asarray(Tvec, dtype=jnp.float64)
     w0 = math.sqrt(T / k) * jax.vmap(lambda kk: jax.random.normal(kk, (N,), dtype=jnp.float64))(
         jax.random.split(key_init, R))
