@@ -178,3 +178,27 @@ def test_written_file_has_the_usual_mode_and_dir_target_is_refused(hebb_tree, tm
     (tmp_path / "adir").mkdir()
     with pytest.raises(ti.InputError, match="is a directory"):
         write_netcdf(hebb_tree, tmp_path / "adir")
+
+
+def test_annealed_closed_form_against_simulated_weights():
+    """The annealed Delta S used for Hebbian runs is the Gaussian entropy of the simulated
+    weights: the isotropic moment estimator on the final weights agrees within 4 SE (T != 1),
+    and a wrong signal (c_t from t = inf instead of t) is rejected."""
+    import jax
+
+    from thermoinfer.dynamics import NeuronParams, simulate
+    from thermoinfer.information.entropy import (
+        annealed_entropy_change,
+        isotropic_gaussian_entropy_change,
+    )
+    from thermoinfer.tasks import memorization_data
+
+    N, alpha, R, k, nu, T, t = 100, 0.5, 2000, 1.3, 1.1, 0.6, 0.7
+    d = memorization_data(jax.random.key(5), N, alpha, n_replicas=R)
+    r = simulate(jax.random.key(6), d, "hebbian", NeuronParams(k, nu, T), t=t)
+    est = isotropic_gaussian_entropy_change(r.final_weights, stiffness=k, temperature=T)
+    c_t = nu / k * -math.expm1(-k * t)
+    truth = float(annealed_entropy_change(N, d.n_patterns, c_t, stiffness=k, temperature=T))
+    assert abs(float(est.estimate) - truth) < 4 * float(est.standard_error), (est, truth)
+    wrong = float(annealed_entropy_change(N, d.n_patterns, nu / k, stiffness=k, temperature=T))
+    assert abs(float(est.estimate) - wrong) > 4 * float(est.standard_error)
