@@ -1,14 +1,32 @@
 # thermoinfer — the README's two commands:
 #   make run    the flagship analysis on the embedded defaults (writes results/*.nc and a PNG)
 #   make test   every check (ruff, pytest including the slow statistical tests, docs examples)
-# Both create .venv on first use with a Python >= 3.12 (override with PYTHON=/path/to/python3.12).
+# Both create .venv on first use with a Python >= 3.12 (override with PYTHON=/path/to/python3.12)
+# and install exactly the locked set of packages (requirements/lock.txt, hashes checked).
+#
+# Further targets:
+#   make lock      refresh requirements/lock.txt to the newest versions pyproject.toml allows
+#   make drift     install the newest allowed versions into a scratch venv, run the suite there and
+#                  write results/drift-report.md (never fails: drift is seen before a lock refresh)
+#   make validate  the statistical validations: the slow suite at seed offsets 1..5
+#   make bench     the benchmarks;  make docs  the documentation site;  make clean
 
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
+LOCK := requirements/lock.txt
 STAMP := $(VENV)/.thermoinfer-installed
-EXTRAS ?= test,dist,docs
 PYTEST_ARGS ?=
+# the lock tool, itself pinned (used by `make lock` only, in its own scratch venv)
+UV_VERSION := 0.13.9
+LOCK_VENV := .lock-venv
+DRIFT_VENV := .drift-venv
+DRIFT_PYTEST_ARGS ?=
+DRIFT_REPORT := results/drift-report.md
+VALIDATE_OFFSETS ?= 1 2 3 4 5
+VALIDATE_REPORT := results/validate-report.md
+# pip's notices about unreachable local indexes of this machine are noise
+PIPQUIET := grep -v 'is ignored: it is neither' ; exit $${PIPESTATUS[0]}
 
 # Candidate interpreters, in order: $(PYTHON), python3.13, python3.12, pyenv's 3.13/3.12, python3.
 define FIND_PYTHON
@@ -31,16 +49,18 @@ if [ -z "$$found" ]; then \
 fi
 endef
 
-.PHONY: run test venv lint bench docs clean
+.PHONY: run test venv lint bench docs lock drift validate clean
 
-$(STAMP): pyproject.toml
+# The venv holds exactly the lock: a changed lock (or pyproject) rebuilds it from scratch, so no
+# package from an earlier resolution survives.
+$(STAMP): $(LOCK) pyproject.toml
 	@$(FIND_PYTHON); \
-	if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)'; then \
-	  echo "existing $(VENV) is older than Python 3.12; recreating it"; rm -rf $(VENV); fi; \
-	if [ ! -x $(PY) ]; then echo "creating $(VENV) with $$found ($$($$found --version))"; "$$found" -m venv $(VENV) || exit 2; fi
-	@echo "installing thermoinfer[$(EXTRAS)] into $(VENV) (first use only)"
-	@$(PY) -m pip install --quiet --upgrade pip 2>&1 | grep -v 'is ignored: it is neither' ; exit $${PIPESTATUS[0]}
-	@$(PY) -m pip install --quiet -e ".[$(EXTRAS)]" 2>&1 | grep -v 'is ignored: it is neither' ; exit $${PIPESTATUS[0]}
+	if [ -d $(VENV) ]; then echo "$(LOCK) or pyproject.toml changed (or $(VENV) is incomplete): rebuilding $(VENV)"; rm -rf $(VENV); fi; \
+	echo "creating $(VENV) with $$found ($$($$found --version))"; "$$found" -m venv $(VENV) || exit 2
+	@echo "installing the locked environment ($(LOCK)) into $(VENV) (first use only, 1-3 minutes)"
+	@$(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCK) 2>&1 | $(PIPQUIET)
+	@$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . 2>&1 | $(PIPQUIET)
+	@$(PY) -m pip check >/dev/null || { $(PY) -m pip check; echo "error: the locked set is inconsistent; run 'make lock'" >&2; exit 2; }
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -57,10 +77,43 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/simulation_throughput.py
+	$(PY) benchmarks/cli_startup.py
 
 docs: $(STAMP)
-	$(PY) -m pip install --quiet -e ".[docs]"
 	$(VENV)/bin/mkdocs build --strict
 
+# Refresh the lock: the newest versions pyproject.toml allows, for every Python >= 3.12 (one
+# universal file; markers where a version differs), with hashes. Review the diff, run `make test`.
+lock:
+	@$(FIND_PYTHON); \
+	if [ ! -x $(LOCK_VENV)/bin/uv ]; then "$$found" -m venv $(LOCK_VENV) && \
+	  $(LOCK_VENV)/bin/python -m pip install --quiet uv==$(UV_VERSION) 2>&1 | $(PIPQUIET); fi
+	$(LOCK_VENV)/bin/uv pip compile pyproject.toml requirements/build.in --extra test \
+	  --extra docs --extra dist --universal --python-version 3.12 --generate-hashes --upgrade \
+	  --no-header -o $(LOCK)
+	@echo "wrote $(LOCK); review 'git diff $(LOCK)', then 'make test' (rebuilds $(VENV))"
+
+# Drift: the newest allowed versions, in a scratch venv; the report says what differs from the
+# lock and what breaks. Always exits 0.
+drift:
+	@$(FIND_PYTHON); mkdir -p results; rm -rf $(DRIFT_VENV); \
+	"$$found" -m venv $(DRIFT_VENV) && \
+	$(DRIFT_VENV)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager \
+	  -e ".[test,docs,dist]" 2>&1 | $(PIPQUIET); rc=$$?; \
+	$(DRIFT_VENV)/bin/python requirements/drift_report.py --lock $(LOCK) --venv $(DRIFT_VENV) \
+	  --install-status $$rc --report $(DRIFT_REPORT) -- $(DRIFT_PYTEST_ARGS) || true; \
+	echo "drift report: $(DRIFT_REPORT)"
+
+# Statistical validations beyond CI: the slow suite with the seed offsets of tests/README.md.
+validate: $(STAMP)
+	@mkdir -p results; echo "# make validate: slow suite at seed offsets $(VALIDATE_OFFSETS)" > $(VALIDATE_REPORT); \
+	fail=0; for k in $(VALIDATE_OFFSETS); do \
+	  start=$$(date +%s); \
+	  THERMOINFER_TEST_SEED=$$k $(PY) -m pytest -n 2 --dist loadgroup -m slow -q -p no:cacheprovider $(PYTEST_ARGS) > results/validate-offset-$$k.log 2>&1; rc=$$?; \
+	  line=$$(tail -n 1 results/validate-offset-$$k.log); \
+	  echo "- offset $$k: exit $$rc, $$(( $$(date +%s) - start )) s: $$line" | tee -a $(VALIDATE_REPORT); \
+	  [ $$rc -eq 0 ] || fail=1; \
+	done; echo "report: $(VALIDATE_REPORT)"; exit $$fail
+
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOCK_VENV) $(DRIFT_VENV) build dist site .pytest_cache .ruff_cache

@@ -1,6 +1,7 @@
 """Posterior of the entropy production and the learning efficiency of a Hebbian neuron from its weights.
 
-Claim (issue 5; physics.md §2.6, §3, §8.1): from the observed weight trajectories of a learning
+Claim (docs/theory/thermodynamics-and-bound.md, docs/theory/hebbian-memorisation.md,
+docs/theory/paths-and-entropy-production.md): from the observed weight trajectories of a learning
 neuron, thermoinfer returns posteriors of the thermodynamics of learning **over the observed
 window** — batch learning relaxes to equilibrium, so there is no steady rate to report — and of
 the learning efficiency eta, each with its exact value inside the credible interval. A neuron
@@ -30,6 +31,9 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+
+#: CPU devices for parallel chains (set before JAX starts, by ``thermoinfer run`` too)
+HOST_DEVICES = 2
 
 TRUE = {"stiffness": 1.0, "learning_rate": 1.0, "temperature": 1.0}
 SHOWN = (("thermodynamics", "mean_entropy_production", "window <Δs_tot> (nats)"),
@@ -61,6 +65,7 @@ def main(args) -> xr.DataTree:
     from thermoinfer.data.observations import simulate_neuron
     from thermoinfer.inference.diagnostics import PoorDiagnosticsWarning
     from thermoinfer.inference.fit import fit, prepare
+    from thermoinfer.progress import wants_progress
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -73,7 +78,8 @@ def main(args) -> xr.DataTree:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PoorDiagnosticsWarning)
         tree = fit(data, "neuron", rule="hebbian", chains=args.chains, draws=draws,
-                   warmup=draws, seed=args.seed, ci_prob=0.9)
+                   warmup=draws, seed=args.seed, ci_prob=0.9,
+                   progress_bar=wants_progress(args.progress))
     poor = [str(w.message) for w in caught if issubclass(w.category, PoorDiagnosticsWarning)]
     prep = prepare(data, "neuron", rule="hebbian")
     truth = _truth(prep.module, dict(prep.kwargs, times=prep.times), prep.observations)
@@ -84,8 +90,10 @@ def main(args) -> xr.DataTree:
     tree.attrs["analysis"] = "fit_learning_neuron"
     tree.attrs["analysis_diagnostics"] = "; ".join(poor) if poor else "all within thresholds"
     write_netcdf(tree, out / "learning_neuron_fit.nc")
-    plot(out)
+    png = plot(out)
     print_table(tree)
+    for path in (out / "learning_neuron_fit.nc", png):
+        print(f"wrote {path}")
     return tree
 
 
@@ -149,13 +157,15 @@ def parse_args(argv=None):
     p.add_argument("--draws", type=int, default=1000, help="draws (and warmup) per chain")
     p.add_argument("--seed", type=int, default=2017)
     p.add_argument("--quick", action="store_true", help="small neuron, short chains (smoke test)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: when stderr is a terminal)")
     return p.parse_args(argv)
 
 
 if __name__ == "__main__":
     import numpyro
 
-    numpyro.set_host_device_count(2)
+    numpyro.set_host_device_count(HOST_DEVICES)
     t0 = time.perf_counter()
     main(parse_args())
     print(f"done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)

@@ -1,6 +1,6 @@
 """Learning efficiency of memorisation: eta versus nu and versus alpha (Goldt & Seifert, PRL 2017).
 
-Reproduces the claim "slow learning is more efficient" (physics.md §3.4-3.5): the
+Reproduces the claim "slow learning is more efficient" (docs/theory/hebbian-memorisation.md, eq. (53)–(55)): the
 thermodynamic-limit Hebbian efficiency eta(nu) at t -> inf for alpha in {0.1, 0.5, 1, 2},
 nu from 0.01 to 10 (k = T = 1), under the `annealed` and `quenched_gaussian` entropy
 conventions, overlaid with finite-N simulations (Hebbian: exact OU sampling at t = inf;
@@ -60,22 +60,36 @@ def _theory_dataset(curves) -> xr.DataTree:
     return root
 
 
-def _simulations(points, n_weights, n_replicas, seed):
+#: simulated time of the Perceptron points (Euler-Maruyama step PERCEPTRON_DT); Hebbian: t = inf
+PERCEPTRON_T, PERCEPTRON_DT = 10.0, 0.01
+
+
+def _simulations(points, n_weights, n_replicas, seed, advance=lambda n=1, **kw: None):
     from thermoinfer.memorization import simulate_memorization
 
     rows = []
     for i, (rule, alpha, nu) in enumerate(points):
         t0 = time.perf_counter()
+        advance(0, description=f"simulating {rule} α={alpha:g} ν={nu:g}")
         if rule == "hebbian":
+            t, reps = math.inf, 4 * n_replicas
             tree = simulate_memorization(seed + i, n_weights=n_weights, alpha=alpha, rule=rule,
-                                         nu=nu, t=math.inf, n_replicas=4 * n_replicas)
+                                         nu=nu, t=t, n_replicas=reps)
         else:
+            t, reps = PERCEPTRON_T, n_replicas
             tree = simulate_memorization(seed + i, n_weights=n_weights, alpha=alpha, rule=rule,
-                                         nu=nu, t=10.0, dt=0.01, n_replicas=n_replicas)
+                                         nu=nu, t=t, dt=PERCEPTRON_DT, n_replicas=reps)
+        advance(1)
         ds = tree["summary"].to_dataset()
         ds = ds.assign(rule=((), rule), alpha=((), alpha), learning_rate=((), nu),
                        entropy_method=((), tree["information"]["entropy_change"].attrs["method"]),
                        path_weights=((), tree.attrs["path_weights"]),
+                       n_weights=((), np.int32(n_weights), {"units": "1",
+                                                            "long_name": "weights N"}),
+                       n_replicas=((), np.int32(reps), {"units": "1", "long_name": "replicas"}),
+                       simulated_time=((), np.float64(t if math.isfinite(t) else np.nan),
+                             {"units": "1", "long_name": "simulated time k t (NaN: t = inf, "
+                                                         "exact equilibrium sampling)"}),
                        wall_time=((), time.perf_counter() - t0, {"units": "s", "long_name": "wall time"}))
         for v in ("rule", "alpha", "learning_rate", "entropy_method", "path_weights"):
             ds[v].attrs = {"units": "1", "long_name": v}
@@ -87,6 +101,7 @@ def main(args) -> xr.DataTree:
     """Compute theory and simulations, write .nc files and the PNG; return the simulation tree."""
     from thermoinfer.data.io import write_netcdf
     from thermoinfer.data.schema import conventions_attrs, provenance
+    from thermoinfer.progress import progress_bar, wants_progress
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -102,7 +117,8 @@ def main(args) -> xr.DataTree:
     points += [("perceptron", 0.5, nu) for nu in perc_nus]
     points += [("perceptron", a, 1.0) for a in ((2.0,) if args.quick else (0.1, 1.0, 2.0))]
     n_rep = 16 if args.quick else args.replicas
-    sims = _simulations(points, args.N, n_rep, args.seed)
+    with progress_bar(len(points), "simulating", wants_progress(args.progress)) as advance:
+        sims = _simulations(points, args.N, n_rep, args.seed, advance)
     tree = xr.DataTree(xr.Dataset(attrs={
         **provenance(config={"analysis": "memorization_efficiency", "N": args.N,
                              "replicas": n_rep, "seed": args.seed, "quick": bool(args.quick)},
@@ -115,8 +131,10 @@ def main(args) -> xr.DataTree:
     }))
     tree["summary"] = sims
     write_netcdf(tree, out / "memorization_simulation.nc")
-    plot(out)
+    png = plot(out)
     print_table(sims)
+    for path in (out / "memorization_theory.nc", out / "memorization_simulation.nc", png):
+        print(f"wrote {path}")
     return tree
 
 
@@ -131,7 +149,7 @@ def plot(out: Path) -> Path:
 
     theory = read_netcdf(out / "memorization_theory.nc")
     sims = read_netcdf(out / "memorization_simulation.nc")["summary"].to_dataset()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.3))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 5.9))
     colors = dict(zip(ALPHAS, ("C0", "C1", "C2", "C3"), strict=True))
     for a in ALPHAS:
         for conv, ls in (("annealed", "-"), ("quenched_gaussian", ":")):
@@ -153,7 +171,8 @@ def plot(out: Path) -> Path:
             title="η(ν), t→∞, k = T = 1")
     ax1.plot([], [], "ko", label="sim. Hebbian")
     ax1.plot([], [], "ks", mfc="none", label="sim. Perceptron")
-    ax1.legend(fontsize=8)
+    # legends below the axes, never over the data
+    ax1.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3)
     for nu, c in zip((0.3, 1.0, 3.0), ("C4", "C5", "C6"), strict=True):
         for conv, ls in (("annealed", "-"), ("quenched_gaussian", ":")):
             ds = theory[f"eta_vs_alpha/{conv}/nu_{nu:g}"].to_dataset()
@@ -173,14 +192,32 @@ def plot(out: Path) -> Path:
     ax2.plot([], [], "k:", label="theory, quenched Gaussian")
     ax2.plot([], [], "ko", label="sim. Hebbian")
     ax2.plot([], [], "ks", mfc="none", label="sim. Perceptron (annealed max-ent ΔS)")
-    ax2.legend(fontsize=7)
+    ax2.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     fig.suptitle("curves: Hebbian theory, N→∞ (— annealed, ··· quenched Gaussian entropy); "
-                 "markers: finite-N simulations ± SE", fontsize=9)
+                 "markers: finite-N simulations ± SE\n" + _simulation_note(sims), fontsize=9)
     fig.tight_layout()
     path = out / "memorization_efficiency.png"
     fig.savefig(path, dpi=130)
     plt.close(fig)
     return path
+
+
+def _simulation_note(sims: xr.Dataset) -> str:
+    """'N = ..., replicas and t per rule' of the simulated points, from the file."""
+    parts = []
+    for rule in ("hebbian", "perceptron"):
+        sel = sims.where(sims["rule"] == rule, drop=True)
+        if not sel.sizes.get("point", 0):
+            continue
+        n = sorted({int(v) for v in np.atleast_1d(sel["n_weights"].values)})
+        r = sorted({int(v) for v in np.atleast_1d(sel["n_replicas"].values)})
+        t = sorted({math.inf if math.isnan(float(v)) else float(v)
+                    for v in np.atleast_1d(sel["simulated_time"].values)})
+        ts = ", ".join("∞ (exact sampling)" if math.isinf(v) else f"{v:g}/k (Euler–Maruyama)"
+                       for v in t)
+        parts.append(f"{rule}: N = {', '.join(map(str, n))}, {', '.join(map(str, r))} "
+                     f"replicas, t = {ts}")
+    return "\n".join(parts)
 
 
 def print_table(sims: xr.Dataset) -> None:
@@ -213,6 +250,8 @@ def parse_args(argv=None):
                    "(Hebbian points use 4x as many: they are exact and cheap)")
     p.add_argument("--seed", type=int, default=2017)
     p.add_argument("--quick", action="store_true", help="small grid for a smoke test")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: when stderr is a terminal)")
     return p.parse_args(argv)
 
 

@@ -1,12 +1,12 @@
 """Learning a rule from a teacher: theory against finite-N simulation (Goldt & Seifert, NJP 2017).
 
-Reproduces the teacher-student curves of physics.md §4-5 for Hebbian, Perceptron and AdaTron
+Reproduces the teacher-student curves of docs/theory/teacher-student-and-online.md for Hebbian, Perceptron and AdaTron
 learning at nu = k = T = 1: the generalisation error eps_g(alpha), the order parameters R(alpha)
 and Q(alpha), the heat Delta Q/N (kick_relaxation), the efficiency eta(alpha) and the bound margin
 (Delta S(w|T) + Delta Q/T)/N, in online mode (order-parameter ODEs / Hebbian closed form against
 the microscopic online rule at N >= 1000) and for batch Hebbian learning (closed form against
 Langevin simulation at t = inf). The Perceptron and AdaTron efficiencies are reported as NaN with
-status ``feedback_uncorrected`` (their online kicks are feedback; physics.md §5.6), so the figure
+status ``feedback_uncorrected`` (their online kicks are feedback; docs/theory/thermodynamics-and-bound.md), so the figure
 shows their margin instead. Writes
 
 * results/teacher_student_theory.nc      theory curves (groups online/<rule>, batch/hebbian)
@@ -66,7 +66,8 @@ def theory(alphas_online, alphas_batch) -> xr.DataTree:
     return tree
 
 
-def simulations(args, record_alphas, batch_alphas) -> xr.DataTree:
+def simulations(args, record_alphas, batch_alphas,
+                advance=lambda n=1, **kw: None) -> xr.DataTree:
     """Finite-N simulations: online, the three rules; batch Hebbian at t = inf, one run per alpha."""
     from thermoinfer.teacher_student import simulate_teacher_student
     from thermoinfer.theory.teacher_student import teacher_student_theory
@@ -78,6 +79,7 @@ def simulations(args, record_alphas, batch_alphas) -> xr.DataTree:
     a_final = float(record_alphas[-1])
     for i, rule in enumerate(RULES):
         t0 = time.perf_counter()
+        advance(0, description=f"online {rule}")
         sim = simulate_teacher_student(args.seed + i, mode="online", n_weights=args.N,
                                        alpha=a_final, record_alphas=record_alphas[:-1], rule=rule,
                                        nu=1.0, k=1.0, temperature=1.0, n_replicas=args.replicas)
@@ -90,16 +92,18 @@ def simulations(args, record_alphas, batch_alphas) -> xr.DataTree:
                     "heat_convention": sim.attrs["heat_convention"],
                     "wall_time_s": round(time.perf_counter() - t0, 2)}
         tree[f"online/{rule}"] = ds
-        print(f"online {rule}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        advance(1)
     rows = []
     t0 = time.perf_counter()
     for j, a in enumerate(batch_alphas):
+        advance(0, description=f"batch hebbian α={float(a):g}")
         sim = simulate_teacher_student(args.seed + 100 + j, mode="batch", n_weights=args.batch_N,
                                        alpha=float(a), rule="hebbian", t=math.inf,
                                        n_replicas=args.batch_replicas)
         ds = sim["summary"].to_dataset().isel(time=0, drop=True).drop_vars("t", errors="ignore")
         ds = ds.assign_coords(alpha=a)
         rows.append(ds)
+        advance(1)
     ds = xr.concat(rows, dim="point")
     ds["alpha"].attrs = {"units": "1", "long_name": "load P/N"}
     th = teacher_student_theory(np.asarray(batch_alphas, float), mode="batch")
@@ -110,13 +114,13 @@ def simulations(args, record_alphas, batch_alphas) -> xr.DataTree:
                 "replicas": args.batch_replicas, "heat_convention": "not_applicable", "time": "inf",
                 "wall_time_s": round(time.perf_counter() - t0, 2)}
     tree["batch/hebbian"] = ds
-    print(f"batch hebbian: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return tree
 
 
 def main(args) -> xr.DataTree:
     """Compute theory and simulations, write the .nc files and the PNG; return the simulation tree."""
     from thermoinfer.data.io import write_netcdf
+    from thermoinfer.progress import progress_bar, wants_progress
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -131,10 +135,14 @@ def main(args) -> xr.DataTree:
     a_max = float(record[-1])
     th = theory(np.linspace(0.0, a_max, 101), np.linspace(0.0, max(2.0, float(batch[-1])), 81))
     write_netcdf(th, out / "teacher_student_theory.nc")
-    sims = simulations(args, record, batch)
+    with progress_bar(len(RULES) + len(batch), "simulating",
+                      wants_progress(args.progress)) as advance:
+        sims = simulations(args, record, batch, advance)
     write_netcdf(sims, out / "teacher_student_simulation.nc")
-    plot(out)
+    png = plot(out)
     print_table(sims)
+    for path in (out / "teacher_student_theory.nc", out / "teacher_student_simulation.nc", png):
+        print(f"wrote {path}")
     return sims
 
 
@@ -214,6 +222,8 @@ def parse_args(argv=None):
                    help="batch replicas per load (memory ~ replicas * alpha * N^2 * 8 bytes)")
     p.add_argument("--seed", type=int, default=2017)
     p.add_argument("--quick", action="store_true", help="N = 1000, alpha up to 2, fewer replicas")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: when stderr is a terminal)")
     return p.parse_args(argv)
 
 

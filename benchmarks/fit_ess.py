@@ -1,7 +1,7 @@
 """Effective samples per second: exact-transition likelihood vs a latent-path Euler–Maruyama model.
 
 Both fit the same data — a Hebbian learning neuron observed every ``dt`` (simulated exactly,
-physics.md §8.1) — for k, nu and D = mu T with the same priors, by NUTS compiled once
+docs/theory/paths-and-entropy-production.md, eq. (72)) — for k, nu and D = mu T with the same priors, by NUTS compiled once
 (:class:`thermoinfer.inference.calibration.CompiledNUTS`, numpyro's NUTS kernel), in the same
 process:
 

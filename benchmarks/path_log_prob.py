@@ -1,6 +1,6 @@
 """Path log-probability and entropy production throughput: thermoinfer.paths against NumPy.
 
-Workload (issue 3): 64 replicas x 10^4 steps x N = 1000 weights, float64, Hebbian (exact OU)
+Workload: 64 replicas x 10^4 steps x N = 1000 weights, float64, Hebbian (exact OU)
 paths, processed in chunks over time so that memory stays bounded. For every transition both
 the forward and the reversed exact OU log-densities are evaluated; their difference summed over
 the path is the medium entropy q/T, and with the boundary terms the total entropy production.

@@ -1,4 +1,4 @@
-r"""``linear-ou``: a generic linear Ornstein–Uhlenbeck process, any dimension (physics.md §9).
+r"""``linear-ou``: a generic linear Ornstein–Uhlenbeck process, any dimension (docs/theory/linear-ou.md).
 
 Model
 -----
@@ -173,10 +173,7 @@ def data_from_dataset(ds, **options):
     temperature = options.pop("temperature", _neuron.dataset_temperature(ds))
     if temperature == "inferred":
         temperature = None
-    priors = {**PRIORS, **{k: float(v) for k, v in options.items() if k in PRIORS}}
-    for key, value in priors.items():
-        if key != "center_scale" and not value > 0:
-            raise InputError(f"{key} must be > 0, got {value!r}.")
+    priors = _neuron.prior_options(options, PRIORS, NAME)
     return dict(times=times, observations=obs, center=bool(options.get("center", False)),
                 temperature=None if temperature is None else float(temperature),
                 time_units=time_units,

@@ -1,4 +1,5 @@
-r"""``neuron``: a learning neuron whose weights are observed (physics.md §1.2, §2.6, §8).
+r"""``neuron``: a learning neuron whose weights are observed (docs/theory/model.md,
+docs/theory/thermodynamics-and-bound.md, docs/theory/paths-and-entropy-production.md).
 
 Model
 -----
@@ -14,7 +15,8 @@ transition (the ``obs`` site is ``observations[:, 1:]``):
 * Hebbian (weight-independent force): the exact OU transition density (``path_weights =
   "exact_ou"``, no discretisation error on any grid);
 * Perceptron, AdaTron, user rules: the Euler–Maruyama (Itô pre-point) kernel on the observation
-  grid (``"euler_maruyama"``); biased when $k\Delta t$ is not small (design.md pitfalls).
+  grid (``"euler_maruyama"``); biased when $k\Delta t$ is not small (the diffusion by about 10% at
+  $k\Delta t = 0.1$).
 
 Priors (proper; time in the units of the dataset's ``time`` coordinate)
 -----------------------------------------------------------------------
@@ -26,7 +28,7 @@ Priors (proper; time in the units of the dataset's ``time`` coordinate)
   temperature is unknown (``diffusion_prior = (concentration, rate)``); conjugate under the exact
   likelihood. With a known ``temperature`` there is no such site and $D = T$.
 
-Identifiability (physics.md §0.5): trajectories fix only the drift and $D = \mu T$. Without a
+Identifiability (docs/theory/units.md, eq. (4)–(6)): trajectories fix only the drift and $D = \mu T$. Without a
 known $T$ the site is called ``diffusion`` and the fitted $k$, $\nu$ are $\mu k$, $\mu\nu$ (under the
 convention $\mu = 1$ they are $k$, $\nu$); heat in energy units is then not reported, only in
 entropy units ($q/D$).
@@ -59,7 +61,7 @@ PARAMETERS = {
                       "nu, learning rate (mu nu if T is unknown)"),
     "diffusion": ("weight_unit2 time_unit-1",
                   "D = mu T, diffusion constant; a site only when the temperature is not given "
-                  "(only D is identifiable from trajectories, physics.md 0.5)"),
+                  "(only D is identifiable from trajectories, docs/theory/units.md, eq. (5))"),
 }
 
 #: default prior hyperparameters (model keyword arguments and dataset options)
@@ -141,6 +143,41 @@ def dataset_temperature(ds):
     return value
 
 
+#: what each prior hyperparameter must be: "positive" or "finite", per entry of a pair
+PRIOR_RULES = {"stiffness_prior": ("finite", "positive"), "learning_rate_scale": "positive",
+               "diffusion_prior": ("positive", "positive"), "readout_noise_scale": "positive",
+               "length_scale": "positive", "time_scale": "positive",
+               "circulation_scale": "positive", "lkj_concentration": "positive",
+               "center_scale": "positive"}
+
+
+def prior_options(options, defaults, name):
+    """The prior hyperparameters: ``defaults`` updated by ``options``, each checked (a number,
+    or a pair of numbers, as in :data:`PRIOR_RULES`); bad values raise :class:`InputError`
+    naming the option."""
+    from thermoinfer.errors import check_finite, check_positive
+
+    out = dict(defaults)
+    for key, default in defaults.items():
+        if key not in options:
+            continue
+        value = options[key]
+        rule = PRIOR_RULES.get(key, "positive")
+        pair = isinstance(default, tuple)
+        example = f"{key}={list(default)}" if pair else f"{key}={default:g}"
+        fix = f"Give it as --option {example} (model {name!r})."
+        if pair:
+            if isinstance(value, (str, bytes, bool)) or not hasattr(value, "__len__") or \
+                    len(value) != len(default):
+                raise InputError(f"option {key} must be a pair of numbers, got {value!r}. {fix}")
+            out[key] = tuple(
+                (check_positive if r == "positive" else check_finite)(f"option {key}[{i}]", v, fix)
+                for i, (r, v) in enumerate(zip(rule, value, strict=True)))
+        else:
+            out[key] = check_positive(f"option {key}", value, fix)
+    return out
+
+
 def check_options(options, allowed, name):
     unknown = sorted(set(options) - set(allowed))
     if unknown:
@@ -196,7 +233,7 @@ def data_from_dataset(ds, **options):
         temperature = None
     rule = options.pop("rule", "hebbian")
     get_rule(rule)
-    priors = {**PRIORS, **{k: v for k, v in options.items() if k in PRIORS}}
+    priors = prior_options(options, PRIORS, NAME)
     return dict(times=times, observations=obs, inputs=inputs, labels=labels, rule=rule,
                 method=options.get("method", "auto"),
                 temperature=None if temperature is None else float(temperature),
@@ -235,17 +272,18 @@ def window_quantities(stiffness, learning_rate, temperature, initial_weights, fi
     in the bare equilibrium $p_0$), for each draw and replica:
 
     * ``heat`` $q = U_{tot}(\boldsymbol\omega_0) - U_{tot}(\boldsymbol\omega_t)$ (exact for every batch
-      rule, physics.md §2.6; :func:`thermoinfer.dynamics.total_potential`), energy units, only
+      rule, docs/theory/thermodynamics-and-bound.md, eq. (31); :func:`thermoinfer.dynamics.total_potential`), energy units, only
       with a known $T$;
     * ``medium_entropy_change`` $q/T$ (nats; $q/D$ when $T$ is inferred);
     * weight-independent forces (Hebbian) only: ``system_entropy_change``
       $\ln p_0(\boldsymbol\omega_0) - \ln p_t(\boldsymbol\omega_t)$ with $p_t = \mathcal N(\boldsymbol m_t, T/k)$,
-      ``total_entropy_production`` $\Delta s_{tot}$ (physics.md §8.1), and the expected window
+      ``total_entropy_production`` $\Delta s_{tot}$ (docs/theory/paths-and-entropy-production.md,
+      eq. (76)–(77)), and the expected window
       values ``mean_entropy_production`` $\langle\Delta s_{tot}\rangle = |\boldsymbol f|^2(1-e^{-2kt})/(2kT)$
       for the given data (and ``mean_heat`` with a known $T$).
 
     Batch learning relaxes to equilibrium: there is no steady entropy-production rate to report
-    (physics.md §2.6). Parameters are ``(S,)`` arrays of draws; the weights ``(R, N)`` or, for
+    (docs/theory/thermodynamics-and-bound.md, eq. (29)). Parameters are ``(S,)`` arrays of draws; the weights ``(R, N)`` or, for
     latent paths, ``(S, R, N)``; with ``initial_weights=None`` (weights not observed) only the
     expected window values are returned.
 
@@ -324,7 +362,8 @@ def information_quantities(stiffness, learning_rate, temperature, *, n_weights, 
     r"""Per-draw information and efficiency of Hebbian memorisation, convention ``annealed``.
 
     :func:`thermoinfer.theory.memorization_theory` at the observed load $\alpha = P/N$ and window
-    $t$ (thermodynamic-limit formulas of physics.md §3.2–3.4, inputs and labels averaged over,
+    $t$ (thermodynamic-limit formulas of docs/theory/hebbian-memorisation.md,
+    eq. (41)–(45) and (53), inputs and labels averaged over,
     $\pm1$ inputs), totals for $N$ weights: training error, $\sum_\mu I_\mu$, $\Delta S_a$, the
     mean $\Delta Q/T$, the bound margin and $\eta$ (NaN where the bound check flags it). Depends on
     the identifiable combinations only ($\nu^2/(kT)$, $kt$).

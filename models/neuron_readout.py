@@ -3,7 +3,7 @@ r"""``neuron-readout``: a learning neuron seen only through noisy linear read-ou
 Model
 -----
 The weights $\boldsymbol\omega\in\mathbb R^N$ follow the batch Langevin dynamics of the ``neuron``
-model (physics.md §1.2) and are **latent**. What is observed at ``times`` $t_0<\dots<t_K$ are
+model (docs/theory/model.md, eq. (8)–(9)) and are **latent**. What is observed at ``times`` $t_0<\dots<t_K$ are
 $M$ read-outs, the activations on fixed probe inputs $\boldsymbol\xi^{(j)}$ (``probes``, dims
 ``(component, weight)``) with Gaussian measurement noise,
 
@@ -202,7 +202,7 @@ def data_from_dataset(ds, **options):
         temperature = None
     rule = options.pop("rule", "hebbian")
     _resolve(options.get("method", "auto"), get_rule(rule))
-    priors = {**PRIORS, **{k: v for k, v in options.items() if k in PRIORS}}
+    priors = _neuron.prior_options(options, PRIORS, NAME)
     return dict(times=times, observations=obs, inputs=inputs, labels=labels, probes=probes,
                 readout_noise=None if noise is None else float(noise), rule=rule,
                 method=options.get("method", "auto"), transition=options.get("transition", "auto"),

@@ -26,6 +26,7 @@ and reused for every data set (fixed shapes).
 import jax
 import numpy as np
 import pytest
+from _stats import seed
 from numpyro import handlers
 from scipy import stats
 
@@ -62,7 +63,7 @@ def _window_ep(module, draws, obs, inputs, labels):
 
 @pytest.fixture(scope="module")
 def sbc(neuron):
-    rng = np.random.default_rng(2017)
+    rng = np.random.default_rng(seed(2017))
     X = rng.choice([-1.0, 1.0], size=(N_SETS, P, N))
     Y = rng.choice([-1.0, 1.0], size=(N_SETS, P))
     simulate = prior_simulator(neuron.model, TIMES, dict(STATIC, n_replicas=R))
@@ -71,13 +72,13 @@ def sbc(neuron):
     truth = {p: [] for p in post}
     n_div = 0
     for i in range(N_SETS):
-        d = simulate(jax.random.key(10_000 + i), inputs=X[i], labels=Y[i])
+        d = simulate(jax.random.key(seed(10_000 + i)), inputs=X[i], labels=Y[i])
         obs = np.concatenate([d["initial"][:, None], d["obs"]], axis=1)
         kw = dict(observations=obs, inputs=X[i], labels=Y[i])
         if sampler is None:
             sampler = CompiledNUTS(neuron.model, TIMES, dict(kw, **STATIC), warmup=300,
-                                   draws=L, thin=THIN)
-        out = sampler.run(jax.random.key(i), **kw)
+                                   draws=L, thin=THIN, seed=seed(0))
+        out = sampler.run(jax.random.key(seed(i)), **kw)
         n_div += int(out.diverging.sum())
         draws = {p: out.samples[p].reshape(-1) for p in PARAMS}
         for p in PARAMS:
@@ -106,10 +107,10 @@ def test_sbc_detects_a_miscalibrated_posterior(sbc):
 def _prior_widths(neuron, sbc, n=20_000):
     """90% equal-tailed widths of the model's own priors and of the derived quantity's prior."""
     dummy = np.zeros((R, K + 1, N))
-    tr = handlers.trace(handlers.seed(neuron.model, 0)).get_trace(
+    tr = handlers.trace(handlers.seed(neuron.model, seed(0))).get_trace(
         TIMES, observations=dummy, inputs=sbc["X"][0], labels=sbc["Y"][0], **STATIC)
     with jax.enable_x64(True):
-        draws = {p: np.asarray(tr[p]["fn"].sample(jax.random.key(i), (n,)))
+        draws = {p: np.asarray(tr[p]["fn"].sample(jax.random.key(seed(i)), (n,)))
                  for i, p in enumerate(PARAMS)}
     widths = {p: np.diff(np.quantile(draws[p], [0.05, 0.95]))[0] for p in PARAMS}
     w = [np.diff(np.quantile(_window_ep(neuron, draws, dummy, sbc["X"][i], sbc["Y"][i]),
@@ -182,7 +183,7 @@ TRUTHS = [(1.0, 1.0, 1.0), (2.5, 0.5, 0.6), (0.6, 1.8, 1.5)]
 
 @pytest.fixture(scope="module")
 def conditional_runs(neuron):
-    rng = np.random.default_rng(8)
+    rng = np.random.default_rng(seed(8))
     sets = []
     for i, (k, nu, D) in enumerate(TRUTHS):
         x = rng.choice([-1.0, 1.0], size=(P, N))
@@ -190,21 +191,21 @@ def conditional_runs(neuron):
         sim = prior_simulator(handlers.condition(neuron.model, {
             "stiffness": k, "learning_rate": nu, "diffusion": D}), TIMES,
             dict(STATIC, n_replicas=R))
-        d = sim(jax.random.key(77 + i), inputs=x, labels=y)
+        d = sim(jax.random.key(seed(77 + i)), inputs=x, labels=y)
         sets.append((k, nu, D, x, y, np.concatenate([d["initial"][:, None], d["obs"]], axis=1)))
     scalar = np.asarray
     k, nu, D, x, y, obs = sets[0]
     s_nu = CompiledNUTS(_model_nu, TIMES, dict(observations=obs, inputs=x, labels=y,
                                                k=scalar(k), D=scalar(D), **STATIC),
-                        warmup=500, draws=8000)
+                        warmup=500, draws=8000, seed=seed(0))
     s_D = CompiledNUTS(_model_D, TIMES, dict(observations=obs, inputs=x, labels=y,
                                              k=scalar(k), nu=scalar(nu), **STATIC),
-                       warmup=500, draws=8000)
+                       warmup=500, draws=8000, seed=seed(0))
     runs = []
     for i, (k, nu, D, x, y, obs) in enumerate(sets):
-        a = s_nu.run(jax.random.key(i), observations=obs, inputs=x, labels=y, k=scalar(k),
+        a = s_nu.run(jax.random.key(seed(i)), observations=obs, inputs=x, labels=y, k=scalar(k),
                      D=scalar(D))
-        b = s_D.run(jax.random.key(100 + i), observations=obs, inputs=x, labels=y, k=scalar(k),
+        b = s_D.run(jax.random.key(seed(100 + i)), observations=obs, inputs=x, labels=y, k=scalar(k),
                     nu=scalar(nu))
         runs.append(dict(k=k, nu=nu, D=D, x=x, y=y, obs=obs,
                          nu_draws=a.samples["learning_rate"].reshape(-1),

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 import xarray as xr
+from _stats import seed
 
 from thermoinfer.cli import main
 
@@ -53,7 +54,7 @@ def test_simulate_json_and_netcdf(capsys, tmp_path):
     out = tmp_path / "x.nc"
     d = run_json(capsys, ["simulate", "memorization", "--rule", "perceptron", "--alpha", "0.5",
                           "--nu", "1", "--N", "40", "--t", "1", "--dt", "0.01", "--replicas", "16",
-                          "--seed", "3", "--json", "-o", str(out)])
+                          "--seed", str(seed(3)), "--json", "-o", str(out)])
     for key in REQUIRED:
         assert key in d
     for key in ("training_error_se", "heat_per_weight_se", "entropy_change_per_weight_se",
@@ -62,8 +63,9 @@ def test_simulate_json_and_netcdf(capsys, tmp_path):
     assert d["conventions"]["path_weights"] == "euler_maruyama"
     with xr.open_datatree(out, engine="netcdf4") as tree:
         assert {"parameters", "thermodynamics", "information", "summary"} <= set(tree.children)
-        assert tree["summary"]["heat_per_weight"].attrs["units"] == "k_B T_unit"
-        assert tree.attrs["seed"] == 3
+        heat = tree["summary"]["heat_per_weight"].attrs  # CF units "1", reduced units named
+        assert heat["units"] == "1" and heat["reduced_units"] == "k_B T_unit"
+        assert tree.attrs["seed"] == seed(3)
 
 
 def test_simulate_same_seed_same_json(capsys):

@@ -13,6 +13,7 @@ import numpyro
 import numpyro.distributions as dist
 import pytest
 import scipy.linalg as sla
+from _stats import seed
 from numpyro.infer import Predictive, log_likelihood
 from scipy.stats import multivariate_normal
 
@@ -38,7 +39,7 @@ K_, NU, T = 1.3, 0.7, 0.8  # stiffness, learning rate, temperature
 
 @pytest.fixture(scope="module")
 def data():
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed(7))
     inputs = rng.choice([-1.0, 1.0], size=(P, N))
     labels = np.array([1.0, -1.0, 1.0])
     times = np.array([0.0, 0.1, 0.25, 0.3, 0.7, 1.0])  # irregular

@@ -11,6 +11,7 @@ import arviz_stats as azs
 import numpy as np
 import pytest
 import xarray as xr
+from _stats import seed
 
 from thermoinfer.cli import main
 from thermoinfer.data.observations import simulate_neuron, write_observations
@@ -33,7 +34,7 @@ R, K = 2, 40  # replicas, transitions: tiny, the fast tests check structure, not
 
 
 def _neuron_data(**kw):
-    return simulate_neuron(7, 3, 1.0, t=K * 0.05, dt=0.05, n_replicas=R, **kw)
+    return simulate_neuron(seed(7), 3, 1.0, t=K * 0.05, dt=0.05, n_replicas=R, **kw)
 
 
 def _quiet_fit(*args, **kwargs):
@@ -44,7 +45,7 @@ def _quiet_fit(*args, **kwargs):
 
 @pytest.fixture(scope="module")
 def neuron_fit():
-    return _quiet_fit(_neuron_data(), "neuron", chains=2, draws=120, warmup=120, seed=1,
+    return _quiet_fit(_neuron_data(), "neuron", chains=2, draws=120, warmup=120, seed=seed(1),
                       ci_prob=0.9)
 
 
@@ -113,7 +114,7 @@ def test_loo_has_one_point_per_transition(neuron_fit):
 def test_known_temperature_heat_and_poor_diagnostics_warning():
     data = _neuron_data(known_temperature=True, temperature=0.5)
     with pytest.warns(PoorDiagnosticsWarning, match="ess"):
-        tree = fit(data, "neuron", chains=1, draws=20, warmup=30, seed=0,
+        tree = fit(data, "neuron", chains=1, draws=20, warmup=30, seed=seed(0),
                    posterior_predictive=False)
     assert tree.attrs["temperature"] == 0.5
     assert "diffusion" not in tree["posterior"]
@@ -124,7 +125,7 @@ def test_known_temperature_heat_and_poor_diagnostics_warning():
 
 
 def test_svi_guide_pareto_k_and_elbo_trace():
-    tree = _quiet_fit(_neuron_data(), "neuron", method="svi", draws=200, svi_steps=300, seed=2)
+    tree = _quiet_fit(_neuron_data(), "neuron", method="svi", draws=200, svi_steps=300, seed=seed(2))
     d = tree["diagnostics"].attrs
     assert np.isfinite(d["pareto_k"]) and d["guide"] == "multivariate_normal"
     assert d["elbo_loss_trace"].shape == (300,)
@@ -185,7 +186,7 @@ def test_cli_parallel_chains_in_a_fresh_process(tmp_path):
 
 @pytest.mark.slow
 def test_compare_rules_prefers_the_generating_rule():
-    data = simulate_neuron(11, 4, 1.0, t=6.0, dt=0.02, n_replicas=4, rule="hebbian",
+    data = simulate_neuron(seed(11), 4, 1.0, t=6.0, dt=0.02, n_replicas=4, rule="hebbian",
                            learning_rate=2.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PoorDiagnosticsWarning)

@@ -12,6 +12,7 @@ import warnings
 import jax
 import numpy as np
 import pytest
+from _stats import seed
 
 from thermoinfer.dynamics import NeuronParams, simulate
 from thermoinfer.errors import InputError
@@ -182,7 +183,7 @@ def test_ess_warning_large_but_not_small_entropy_production(key):
 
 
 def test_exponential_average_log_scale_and_errors():
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(seed(3))
     mu = 0.7
     x = rng.normal(mu, math.sqrt(2 * mu), 20000)  # <e^-X> = 1 exactly
     a = exponential_average(x)

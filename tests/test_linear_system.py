@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.linalg as sl
+from _stats import seed as offset_seed  # the helpers below take a 'seed' argument
 
 from thermoinfer.errors import InputError
 from thermoinfer.thermo.linear_system import (
@@ -18,7 +19,7 @@ from thermoinfer.thermo.linear_system import (
 
 
 def _random_stable_system(seed, d):
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(offset_seed(seed))
     A = rng.normal(size=(d, d))
     A -= (np.max(np.linalg.eigvals(A).real) + 0.4) * np.eye(d)
     M = rng.normal(size=(d, d))
@@ -39,7 +40,7 @@ def _reference(A, D, dt):
 
 def _sample_stationary(A, D, dt, R, K, seed):
     """Exact stationary sampling, independent of thermoinfer (scipy expm and Lyapunov)."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(offset_seed(seed))
     d = A.shape[0]
     C = sl.solve_continuous_lyapunov(A, -2 * D)
     Phi = sl.expm(A * dt)
@@ -82,7 +83,7 @@ def test_triangular_drift(a, b, D0):
 
 
 def test_equilibrium_systems_have_zero_entropy_production():
-    rng = np.random.default_rng(1)
+    rng = np.random.default_rng(offset_seed(1))
     for d in (2, 4):
         M = rng.normal(size=(d, d))
         D = M @ M.T + 0.5 * np.eye(d)
@@ -119,7 +120,10 @@ def test_random_system_against_scipy_reference(d, seed):
 def test_kl_rate_below_sigma_and_converges_with_order_one():
     A, D = _random_stable_system(20, 3)
     sigma = float(entropy_production_rate(A, D))
-    dts = 0.02 * 2.0 ** -np.arange(5)
+    # steps well inside the order-one regime of every random system: at 0.02 the pre-asymptotic
+    # dt^2 term of a strongly non-normal draw (sigma ~ 230) bends the slope to 1.18; from 1e-3
+    # down the slope is within 0.012 of 1 for 60 seed offsets (the tolerance is 0.05)
+    dts = 1e-3 * 2.0 ** -np.arange(5)
     kl_all = kl_rate(A, D, np.concatenate([dts, [0.5, 2.0, 10.0, 1e-7]]))
     kl = kl_all[:5]
     assert np.all(kl_all <= sigma)

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import xarray as xr
+from _stats import seed
 from numpyro.infer import Predictive, log_likelihood
 from numpyro.infer.util import log_density
 
@@ -26,7 +27,7 @@ from thermoinfer.thermo import entropy_production_rate
 ROOT = Path(__file__).resolve().parent.parent
 BUILTIN = ("neuron", "neuron-readout", "linear-ou")
 
-rng = np.random.default_rng(3)
+rng = np.random.default_rng(seed(3))
 N, P, R, K = 5, 3, 3, 8
 INPUTS = rng.choice([-1.0, 1.0], size=(P, N))
 LABELS = np.array([1.0, -1.0, -1.0])
@@ -201,7 +202,7 @@ def test_prior_predictive_dataset_and_log_density(case):
     name, kw, options = CASES[case]
     m = load_model(name)
     with jax.enable_x64(True):
-        prior = Predictive(m.model, num_samples=2)(jax.random.key(11), TIMES, n_replicas=R, **kw)
+        prior = Predictive(m.model, num_samples=2)(jax.random.key(seed(11)), TIMES, n_replicas=R, **kw)
     obs = np.asarray(prior["obs"])
     assert obs.shape[:3] == (2, R, K)
     params = {k: np.asarray(v)[1] for k, v in prior.items() if k not in ("obs", "initial")}

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import xarray as xr
+from _stats import seed
 
 from thermoinfer.cli import main
 from thermoinfer.data.observations import (
@@ -27,7 +28,7 @@ def _write(tmp_path, text, name="data.csv"):
 
 def test_csv_round_trip_irregular_grid_and_replica_labels(tmp_path):
     times = np.cumsum(np.r_[0.0, np.linspace(0.05, 0.2, 30)])  # irregular steps
-    ds = simulate_linear_ou(TRAP, 0.7, times, n_replicas=3, seed=4, components=["x", "y"])
+    ds = simulate_linear_ou(TRAP, 0.7, times, n_replicas=3, seed=seed(4), components=["x", "y"])
     path = write_observations(ds, tmp_path / "trap.csv")
     back = read_observations(path, "linear-ou")
     np.testing.assert_array_equal(back["observations"].values, ds["observations"].values)
@@ -124,7 +125,7 @@ def test_readout_requirements():
 
 
 def test_netcdf_round_trip_and_groups(tmp_path):
-    ds = simulate_neuron(3, 3, 1.0, t=1.0, dt=0.1, n_replicas=2, known_temperature=True,
+    ds = simulate_neuron(seed(3), 3, 1.0, t=1.0, dt=0.1, n_replicas=2, known_temperature=True,
                          temperature=0.5)
     path = write_observations(ds, tmp_path / "neuron.nc")
     back = read_observations(path, "neuron")
@@ -138,7 +139,8 @@ def test_netcdf_round_trip_and_groups(tmp_path):
 
 
 def test_simulated_trap_has_the_stationary_variance():
-    ds = simulate_linear_ou(TRAP, 1.0, np.linspace(0, 400, 2001), n_replicas=4, seed=0)
+    ds = simulate_linear_ou(TRAP, 1.0, np.linspace(0, 400, 2001), n_replicas=4,
+                            seed=seed(0))
     x = ds["observations"].values
     # steady covariance of the rotational trap: C = (D/k) 1 = 1; 4 x 2001 correlated points
     assert abs(x.var() - 1.0) < 0.15

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _stats import seed
 from scipy.stats import multivariate_normal
 
 from thermoinfer.errors import InputError
@@ -41,7 +42,7 @@ def _as_matrix(D):
 
 @pytest.mark.parametrize("kind", sorted(_DIFFUSIONS))
 def test_em_kernels_match_scipy_forward_and_reversed(kind):
-    rng = np.random.default_rng(1)
+    rng = np.random.default_rng(seed(1))
     D = _DIFFUSIONS[kind]
     Dm = _as_matrix(D)
     K = 6
@@ -61,7 +62,7 @@ def test_em_kernels_match_scipy_forward_and_reversed(kind):
 
 
 def test_reversed_is_the_same_kernel_on_the_reversed_sequence():
-    rng = np.random.default_rng(2)
+    rng = np.random.default_rng(seed(2))
     K = 7
     times = np.concatenate([[0.0], np.cumsum(rng.uniform(0.01, 0.1, size=K))])
     x = rng.normal(size=(K + 1, 2))
@@ -72,7 +73,7 @@ def test_reversed_is_the_same_kernel_on_the_reversed_sequence():
 
 @pytest.mark.parametrize("kind", sorted(_DIFFUSIONS))
 def test_log_ratio_decomposition_is_exact(kind):
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(seed(3))
     D = _DIFFUSIONS[kind]
     Dinv = np.linalg.inv(_as_matrix(D))
     K, dt = 20, 0.05
@@ -95,7 +96,7 @@ def test_log_ratio_decomposition_is_exact(kind):
 
 def test_log_ratio_tends_to_stratonovich_heat_with_order_one():
     """On the same continuous path sampled ever finer, ln P/P~ -> q/T = -ΔU/T, error O(Δt)."""
-    rng = np.random.default_rng(4)
+    rng = np.random.default_rng(seed(4))
     T, R, n_fine, t_end = 0.8, 24, 2**12, 1.0
     dt0 = t_end / n_fine
     x = np.empty((R, n_fine + 1, 2))
@@ -117,7 +118,7 @@ def test_log_ratio_tends_to_stratonovich_heat_with_order_one():
 
 def test_discrete_em_chain_ift_is_exact_at_large_step():
     """For the EM chain itself, <exp(-[ln p0(x0) - ln pK(xK) + ln P/P~])> = 1 at any Δt (§8.3)."""
-    rng = np.random.default_rng(5)
+    rng = np.random.default_rng(seed(5))
     k, eps, D0, h, K, R = 1.0, 0.8, 0.6, 0.2, 8, 40000
     A = np.array([[-k, -eps], [eps, -k]])
     M = np.eye(2) + h * A
@@ -137,7 +138,7 @@ def test_discrete_em_chain_ift_is_exact_at_large_step():
 
 
 def test_gradients_match_finite_differences():
-    rng = np.random.default_rng(6)
+    rng = np.random.default_rng(seed(6))
     x = np.cumsum(rng.normal(size=(9, 2)) * 0.2, axis=0)
     times = np.concatenate([[0.0], np.cumsum(rng.uniform(0.02, 0.08, size=8))])
 
@@ -156,7 +157,7 @@ def test_gradients_match_finite_differences():
 
 
 def test_vmap_over_replicas_and_batch_axes_agree():
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed(7))
     x = rng.normal(size=(4, 6, 2))
     batched = em_path_log_prob(x, 0.1, _quartic_drift, 0.5)
     vm = jax.vmap(lambda xx: em_path_log_prob(xx, 0.1, _quartic_drift, 0.5))(jnp.asarray(x))

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.linalg as sl
+from _stats import seed as offset_seed  # _rng below takes a 'seed' argument
 from scipy.integrate import quad_vec
 from scipy.stats import multivariate_normal, norm
 
@@ -29,7 +30,7 @@ from thermoinfer.paths import (
 
 
 def _rng(seed):
-    return np.random.default_rng(seed)
+    return np.random.default_rng(offset_seed(seed))
 
 
 def _random_system(rng, d, shift=0.3):
@@ -67,7 +68,9 @@ def test_affine_transition_matches_quadrature(kind, dt):
         A = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]])  # nilpotent
     Phi, shift, Sigma = affine_transition(A, b, D, dt)
     Phi_r, shift_r, Sigma_r = _reference_transition(A, b, D, dt)
-    np.testing.assert_allclose(Phi, Phi_r, rtol=1e-12, atol=1e-14)
+    # entries that cancel (here one of 1.26 in a matrix of norm 47) carry the rounding of the
+    # whole matrix: the tolerance is relative to max|Phi| (it depends on the random system)
+    np.testing.assert_allclose(Phi, Phi_r, rtol=1e-12, atol=1e-12 * np.abs(Phi_r).max())
     np.testing.assert_allclose(shift, shift_r, rtol=1e-11, atol=1e-14 * dt)
     np.testing.assert_allclose(Sigma, Sigma_r, rtol=1e-11, atol=1e-13 * np.abs(Sigma_r).max())
 

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _stats import seed
 
 from thermoinfer.data.io import read_netcdf, write_netcdf
 from thermoinfer.errors import InputError
@@ -167,16 +168,16 @@ def _assert_same_summary(a, b):
 @pytest.mark.parametrize("builtin", ["hebbian", "perceptron", "adatron"])
 def test_user_clones_reproduce_builtins_online(clones, builtin):
     kw = dict(n_weights=60, alpha=1.0, nu=1.7, temperature=0.7, n_replicas=3, record_alphas=[0.5])
-    _assert_same_summary(simulate_teacher_student(5, rule=builtin, **kw),
-                         simulate_teacher_student(5, rule=clones[builtin], **kw))
+    _assert_same_summary(simulate_teacher_student(seed(5), rule=builtin, **kw),
+                         simulate_teacher_student(seed(5), rule=clones[builtin], **kw))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("builtin", ["hebbian", "perceptron", "adatron"])
 def test_user_clones_reproduce_builtins_batch(clones, builtin):
     kw = dict(mode="batch", n_weights=30, alpha=0.7, nu=0.8, n_replicas=3, t=0.5, dt=0.01)
-    _assert_same_summary(simulate_teacher_student(6, rule=builtin, **kw),
-                         simulate_teacher_student(6, rule=clones[builtin], **kw))
+    _assert_same_summary(simulate_teacher_student(seed(6), rule=builtin, **kw),
+                         simulate_teacher_student(seed(6), rule=clones[builtin], **kw))
 
 
 # ------------------------------------------------------------------------------ closed forms
@@ -198,7 +199,7 @@ def test_online_hebbian_against_closed_form(key, nu, k, T):
 def test_batch_hebbian_against_closed_form():
     """Physics.md §4.4 at alpha = 1, nu = k = T = 1, t = inf (exact OU sampling)."""
     M, N = 64, 200
-    tree = simulate_teacher_student(11, mode="batch", n_weights=N, alpha=1.0, n_replicas=M)
+    tree = simulate_teacher_student(seed(11), mode="batch", n_weights=N, alpha=1.0, n_replicas=M)
     s = summary_dict(tree)
     c = 1.0
     truth = {"R": c * SQRT_2_PI, "Q": 1 + c**2 * (1 + 2 / math.pi),
@@ -219,7 +220,7 @@ def test_batch_hebbian_against_closed_form():
 
 
 def test_batch_perceptron_exact_heat_and_flags():
-    tree = simulate_teacher_student(3, mode="batch", rule="perceptron", n_weights=40, alpha=1.0,
+    tree = simulate_teacher_student(seed(3), mode="batch", rule="perceptron", n_weights=40, alpha=1.0,
                                     nu=1.0, temperature=1.5, t=1.0, dt=0.01, record_every=20,
                                     n_replicas=6)
     th = tree["thermodynamics"].to_dataset()
@@ -296,7 +297,7 @@ def test_feedback_flag_even_with_positive_margin(key, name):
     assert bool(np.isnan(s["efficiency"]).all())
     assert set(s["efficiency_status"].values.tolist()) == {"feedback_uncorrected"}
     # continuous_force: kicks are forces, no feedback flag (the bound holds trivially)
-    cf = simulate_teacher_student(0, n_weights=100, alpha=0.2, rule=name, nu=3.0, n_replicas=4,
+    cf = simulate_teacher_student(seed(0), n_weights=100, alpha=0.2, rule=name, nu=3.0, n_replicas=4,
                                   heat="continuous_force")
     assert not bool(cf["summary"]["feedback_uncorrected"].any())
     assert cf.attrs["heat_convention"] == "continuous_force"
@@ -327,7 +328,7 @@ def test_continuous_force_heat_is_super_extensive(key):
 
 
 def test_tree_layout_units_and_roundtrip(tmp_path):
-    tree = simulate_teacher_student(1, n_weights=80, alpha=1.0, rule="perceptron", n_replicas=4,
+    tree = simulate_teacher_student(seed(1), n_weights=80, alpha=1.0, rule="perceptron", n_replicas=4,
                                     record_alphas=[0.0, 0.5], temperature=1.3)
     assert set(tree.children) == {"parameters", "thermodynamics", "information", "summary"}
     assert tree.attrs["heat_convention"] == "kick_relaxation" and tree.attrs["mode"] == "online"
@@ -381,13 +382,13 @@ BAD = [
 def test_bad_input_raises_input_error(kwargs, match):
     kw = dict(n_weights=20, alpha=0.5, n_replicas=2) | kwargs
     with pytest.raises(InputError, match=match):
-        simulate_teacher_student(0, **kw)
+        simulate_teacher_student(seed(0), **kw)
 
 
 def test_online_guards_zero_teacher_and_counter_overflow():
     with pytest.raises(InputError, match="non-zero"):
-        simulate_online(jax.random.key(0), "hebbian", n_weights=50, n_replicas=2,
+        simulate_online(jax.random.key(seed(0)), "hebbian", n_weights=50, n_replicas=2,
                         teacher=np.zeros(50), record_alphas=[1.0])
     with pytest.raises(InputError, match="2\\^31"):
-        simulate_online(jax.random.key(0), "hebbian", n_weights=50, n_replicas=2,
+        simulate_online(jax.random.key(seed(0)), "hebbian", n_weights=50, n_replicas=2,
                         record_alphas=[1e8])

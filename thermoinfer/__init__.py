@@ -4,30 +4,54 @@ Learning-neuron dynamics, exact and sampled path probabilities, heat, work and e
 production, information and the learning efficiency, the thermodynamic-limit theory of
 Goldt & Seifert (PRL 118, 010601, 2017; NJP 19, 113001, 2017), and Bayesian fits to measured
 trajectories. Importing thermoinfer changes no global JAX configuration and does not import
-numpyro.
+numpyro; the public names below are loaded on first use, so ``import thermoinfer`` (and the
+command line's ``--help``) does not import JAX.
 """
 
 from __future__ import annotations
 
+import importlib
+
 __version__ = "0.1.0"
 
-from . import theory as theory
-from .data.io import read_netcdf as read_netcdf
-from .data.io import write_netcdf as write_netcdf
-from .dynamics import NeuronParams as NeuronParams
-from .dynamics import SimulationResult as SimulationResult
-from .dynamics import simulate as simulate
-from .errors import InputError as InputError
-from .memorization import simulate_memorization as simulate_memorization
-from .memorization import theory_memorization as theory_memorization
-from .rules import RULES as RULES
-from .rules import LearningRule as LearningRule
-from .rules import available_rules as available_rules
-from .rules import get_rule as get_rule
-from .rules import register_rule as register_rule
-from .rules import unregister_rule as unregister_rule
-from .tasks import MemorizationData as MemorizationData
-from .tasks import memorization_data as memorization_data
-from .teacher_student import simulate_teacher_student as simulate_teacher_student
-from .teacher_student import theory_teacher_student as theory_teacher_student
-from .theory import memorization_theory as memorization_theory
+#: public name -> (module, attribute); loaded on first access (PEP 562)
+_EXPORTS = {
+    "theory": ("thermoinfer.theory", None),
+    "read_netcdf": ("thermoinfer.data.io", "read_netcdf"),
+    "write_netcdf": ("thermoinfer.data.io", "write_netcdf"),
+    "NeuronParams": ("thermoinfer.dynamics", "NeuronParams"),
+    "SimulationResult": ("thermoinfer.dynamics", "SimulationResult"),
+    "simulate": ("thermoinfer.dynamics", "simulate"),
+    "InputError": ("thermoinfer.errors", "InputError"),
+    "simulate_memorization": ("thermoinfer.memorization", "simulate_memorization"),
+    "theory_memorization": ("thermoinfer.memorization", "theory_memorization"),
+    "RULES": ("thermoinfer.rules", "RULES"),
+    "LearningRule": ("thermoinfer.rules", "LearningRule"),
+    "available_rules": ("thermoinfer.rules", "available_rules"),
+    "get_rule": ("thermoinfer.rules", "get_rule"),
+    "register_rule": ("thermoinfer.rules", "register_rule"),
+    "unregister_rule": ("thermoinfer.rules", "unregister_rule"),
+    "MemorizationData": ("thermoinfer.tasks", "MemorizationData"),
+    "memorization_data": ("thermoinfer.tasks", "memorization_data"),
+    "simulate_teacher_student": ("thermoinfer.teacher_student", "simulate_teacher_student"),
+    "theory_teacher_student": ("thermoinfer.teacher_student", "theory_teacher_student"),
+    "memorization_theory": ("thermoinfer.theory", "memorization_theory"),
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    try:
+        module, attr = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'thermoinfer' has no attribute {name!r}") from None
+    value = importlib.import_module(module)
+    if attr is not None:
+        value = getattr(value, attr)
+    globals()[name] = value  # cache: the next access is a plain attribute lookup
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

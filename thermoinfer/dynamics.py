@@ -1,4 +1,5 @@
-r"""Batch Langevin dynamics of the learning neuron, in one place (physics.md §1.2, §2.6, §7).
+r"""Batch Langevin dynamics of the learning neuron, in one place (docs/theory/model.md, eq. (8)–(9);
+docs/theory/thermodynamics-and-bound.md, eq. (27)–(31); docs/theory/numerics.md).
 
 $$\dot{\boldsymbol\omega} = -k\boldsymbol\omega + \boldsymbol f(\boldsymbol\omega) + \boldsymbol\zeta,\qquad
 \boldsymbol f = \frac{\nu}{\sqrt N}\sum_\mu\sigma_T^\mu F(A^\mu,\sigma_T^\mu)\boldsymbol\xi^\mu,\qquad
@@ -124,7 +125,7 @@ def bare_potential(weights, stiffness):
 
 
 def total_potential(weights, inputs, labels, rule: LearningRule, params: NeuronParams):
-    r"""Batch potential $U_{tot} = \tfrac k2|\boldsymbol\omega|^2 - \nu\sum_\mu G_\mu(A^\mu)$ (energy units, physics.md §2.6)."""
+    r"""Batch potential $U_{tot} = \tfrac k2|\boldsymbol\omega|^2 - \nu\sum_\mu G_\mu(A^\mu)$ (energy units, docs/theory/thermodynamics-and-bound.md, eq. (28))."""
     a = activations(weights, inputs)
     g = rule.potential(a, labels)
     return bare_potential(weights, params.stiffness) - params.learning_rate * jnp.sum(g, axis=-1)
@@ -251,18 +252,23 @@ def _ou_coefficients(k, T, dt):
     return a, b, s
 
 
-def _make_run(rule: LearningRule, method: str, n_records: int, steps_per_record: int,
-              keep_paths: bool):
-    """Build the jitted scan for a given static configuration."""
+def _make_pieces(rule: LearningRule, method: str, steps_per_record: int, keep_paths: bool):
+    """The three pieces of a run: ``start`` (the carry at t = 0), ``blocks`` (a scan over record
+    blocks ``block_ids``, each ``steps_per_record`` steps) and ``finish`` (per-replica results).
+    :func:`compiled_run` composes them in one program; a run with a progress bar calls
+    ``blocks`` on consecutive pieces of the block range (the same steps, the same noise)."""
 
-    def run(keys, w0, inputs, labels, k, nu, T, dt, ou_a, ou_b, ou_s, ref_a, ref_s):
-        params = NeuronParams(k, nu, T)
+    def start(w0, inputs, labels, nu):
+        f0 = learning_force(w0, inputs, labels, rule, nu)
+        zeros = jnp.zeros(w0.shape[:-1])
+        return (w0, f0, zeros, zeros, zeros, w0)
 
+    def blocks(carry, block_ids, keys, inputs, labels, k, nu, T, dt, ou_a, ou_b, ou_s, ref_a,
+               ref_s):
         def f_of(w):
             return learning_force(w, inputs, labels, rule, nu)
 
-        f0 = f_of(w0)
-        n = w0.shape[-1]
+        n = carry[0].shape[-1]
         noise_scale = jnp.sqrt(2.0 * T * dt) if method == "euler_maruyama" else ou_s
 
         def noise(step):
@@ -291,23 +297,71 @@ def _make_run(rule: LearningRule, method: str, n_records: int, steps_per_record:
             carry, _ = jax.lax.scan(one_step, carry, steps)
             return carry, (carry[0] if keep_paths else None)
 
-        zeros = jnp.zeros(w0.shape[:-1])
-        carry0 = (w0, f0, zeros, zeros, zeros, w0)
-        carry, rec = jax.lax.scan(record_block, carry0, jnp.arange(n_records))
+        return jax.lax.scan(record_block, carry, block_ids)
+
+    def finish(carry, w0, inputs, labels, k, nu, T):
+        params = NeuronParams(k, nu, T)
         w_t, _, q, wk, dv, wr = carry
         u0 = total_potential(w0, inputs, labels, rule, params)
         ut = total_potential(w_t, inputs, labels, rule, params)
         dV = bare_potential(w_t, k) - bare_potential(w0, k)
         nonfinite = jnp.sum(~jnp.isfinite(w_t), axis=-1)
-        out = dict(final=w_t, heat=q, heat_exact=u0 - ut, work=wk, energy_change=dV,
-                   energy_change_integrated=dv, residual=wk - dv - q,
-                   activations=activations(w_t, inputs), nonfinite=nonfinite,
-                   reference=wr, reference_dv=bare_potential(wr, k) - bare_potential(w0, k))
+        return dict(final=w_t, heat=q, heat_exact=u0 - ut, work=wk, energy_change=dV,
+                    energy_change_integrated=dv, residual=wk - dv - q,
+                    activations=activations(w_t, inputs), nonfinite=nonfinite,
+                    reference=wr, reference_dv=bare_potential(wr, k) - bare_potential(w0, k))
+
+    return start, blocks, finish
+
+
+def _make_run(rule: LearningRule, method: str, n_records: int, steps_per_record: int,
+              keep_paths: bool):
+    """Build the jitted scan for a given static configuration."""
+    start, blocks, finish = _make_pieces(rule, method, steps_per_record, keep_paths)
+
+    def run(keys, w0, inputs, labels, k, nu, T, dt, ou_a, ou_b, ou_s, ref_a, ref_s):
+        carry = start(w0, inputs, labels, nu)
+        carry, rec = blocks(carry, jnp.arange(n_records), keys, inputs, labels, k, nu, T, dt,
+                            ou_a, ou_b, ou_s, ref_a, ref_s)
+        out = finish(carry, w0, inputs, labels, k, nu, T)
         if keep_paths:
             out["paths"] = jnp.concatenate([w0[None], rec], axis=0).swapaxes(0, 1)
         return out
 
     return jax.jit(run)
+
+
+#: pieces of a run shown with a progress bar (about this many updates per run)
+PROGRESS_UPDATES = 50
+_PIECES_CACHE: dict = {}
+
+
+def _run_with_progress(rule, method, n_records, per, keep, args, advance):
+    """The same run as :func:`compiled_run` in consecutive pieces of the block range, calling
+    ``advance(steps)`` after each (the steps and their noise are the same)."""
+    key = (rule, method, int(per), bool(keep))
+    pieces = _PIECES_CACHE.get(key)
+    if pieces is None:
+        start, blocks, finish = _make_pieces(rule, method, int(per), bool(keep))
+        pieces = _PIECES_CACHE[key] = (jax.jit(start), jax.jit(blocks), jax.jit(finish))
+    start, blocks, finish = pieces
+    keys, w0, inputs, labels, k, nu, T, dt, ou_a, ou_b, ou_s, ref_a, ref_s = args
+    carry = start(w0, inputs, labels, nu)
+    size = max(1, math.ceil(n_records / PROGRESS_UPDATES))
+    recs = []
+    for b0 in range(0, n_records, size):
+        ids = jnp.arange(b0, min(b0 + size, n_records))
+        carry, rec = blocks(carry, ids, keys, inputs, labels, k, nu, T, dt, ou_a, ou_b, ou_s,
+                            ref_a, ref_s)
+        if keep:
+            recs.append(rec)
+        jax.block_until_ready(carry)
+        advance(int(ids.shape[0]) * int(per))
+    out = finish(carry, w0, inputs, labels, k, nu, T)
+    if keep:
+        rec = jnp.concatenate(recs, axis=0) if recs else jnp.zeros((0, *w0.shape))
+        out["paths"] = jnp.concatenate([w0[None], rec], axis=0).swapaxes(0, 1)
+    return out
 
 
 _RUN_CACHE: dict = {}
@@ -336,7 +390,7 @@ def compiled_run(rule: LearningRule, method: str, n_records: int = 1, steps_per_
 def simulate(key, data: MemorizationData, rule: str | LearningRule, params: NeuronParams, *,
              t: float, dt: float | None = None, method: str = "auto",
              record_every: int | None = None, n_replicas: int | None = None,
-             throw: bool = True) -> SimulationResult:
+             throw: bool = True, progress: bool = False) -> SimulationResult:
     r"""Simulate batch Langevin learning from the equilibrium initial state.
 
     Parameters
@@ -363,6 +417,8 @@ def simulate(key, data: MemorizationData, rule: str | LearningRule, params: Neur
         Number of replicas when ``data`` is shared (ignored otherwise; default 1).
     throw : bool
         Raise if a replica's weights became non-finite (otherwise see ``n_nonfinite``).
+    progress : bool
+        Show a progress bar with an ETA on stderr (the run goes in pieces; same numbers).
 
     Returns
     -------
@@ -457,9 +513,16 @@ def simulate(key, data: MemorizationData, rule: str | LearningRule, params: Neur
     a, b, s = _ou_coefficients(params.stiffness, params.temperature, step) if step else (1.0, 0.0, 0.0)
     ref_a, ref_s = a, s
     keep = record_every is not None
-    run = compiled_run(rule, method, n_records, per, keep)
-    out = run(keys, w0, inputs, labels, params.stiffness, params.learning_rate,
-              params.temperature, step, a, b, s, ref_a, ref_s)
+    args = (keys, w0, inputs, labels, params.stiffness, params.learning_rate,
+            params.temperature, step, a, b, s, ref_a, ref_s)
+    if progress and n_records > 1:
+        from .progress import progress_bar
+
+        with progress_bar(n_records * per, f"simulating ({rule.name}, {method})",
+                          enabled=True) as advance:
+            out = _run_with_progress(rule, method, n_records, per, keep, args, advance)
+    else:
+        out = compiled_run(rule, method, n_records, per, keep)(*args)
     n_bad = out["nonfinite"]
     if throw and bool(jnp.any(n_bad > 0)):
         raise FloatingPointError(

@@ -1,5 +1,6 @@
 r"""The memorisation experiment of [PRL], end to end: data → Langevin learning → thermodynamics →
-information and efficiency → DataTree (physics.md §1–3, design.md data model).
+information and efficiency → DataTree (docs/theory/model.md, docs/theory/hebbian-memorisation.md;
+data model: docs/data.md).
 
 :func:`simulate_memorization` draws $P = \mathrm{round}(\alpha N)$ random patterns with random
 labels, runs batch Langevin learning from the equilibrium state for a time $t$, and returns an
@@ -11,7 +12,7 @@ layout. Both record every convention on the root attributes.
 Estimators (named on the output):
 
 * heat: exact per trajectory, $q = U_{tot}(\boldsymbol\omega_0) - U_{tot}(\boldsymbol\omega_t)$
-  (physics.md §2.6); its ensemble mean uses the zero-mean control variate
+  (docs/theory/thermodynamics-and-bound.md, eq. (31)); its ensemble mean uses the zero-mean control variate
   $V(\boldsymbol\omega^{ref}_t) - V(\boldsymbol\omega_0)$ of a force-free reference path driven by
   the same noise (``heat_estimator = "exact_with_control_variate"``), which removes the
   $O(\sqrt N)$ thermal fluctuations of $q$;
@@ -34,11 +35,19 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
+from ._jobsize import DEFAULT_MAX_STEPS, check_batch_job
 from ._util import mean_se, resolve_key
 from ._x64 import float64
-from .data.schema import conventions_attrs, provenance, variable
+from .data.schema import conventions_attrs, coordinate, grid_axes, index, provenance, variable
 from .dynamics import NeuronParams, simulate
-from .errors import InputError, check_choice
+from .errors import (
+    InputError,
+    check_choice,
+    check_finite,
+    check_int,
+    check_nonnegative,
+    check_positive,
+)
 from .information.efficiency import EFFICIENCY_STATUS, efficiency
 from .rules import RULES, LearningRule, get_rule
 from .tasks import DATA_PROTOCOLS, INPUT_KINDS, memorization_data, number_of_patterns
@@ -86,7 +95,7 @@ def simulate_memorization(
     dt: float | None = None, n_replicas: int = 64, inputs: str = "binary",
     data_protocol: str = "per_replica", entropy: str = "annealed", method: str = "auto",
     record_every: int | None = None, ci_prob: float = 0.95, mixture_samples: int = 2048,
-    command: str | None = None,
+    command: str | None = None, max_steps: int | None = DEFAULT_MAX_STEPS,
 ) -> xr.DataTree:
     r"""Simulate memorisation learning at finite $N$ and measure heat, information and $\eta$.
 
@@ -111,7 +120,8 @@ def simulate_memorization(
     inputs : {"binary", "gaussian"}
     data_protocol : {"per_replica", "shared"}
     entropy : {"annealed", "quenched_gaussian", "exact_mixture"}
-        Convention for $\Delta S(\boldsymbol\omega)$ (physics.md §3.3).
+        Convention for $\Delta S(\boldsymbol\omega)$ (docs/theory/hebbian-memorisation.md,
+        eq. (45)–(49)).
     method : {"auto", "exact_ou", "euler_maruyama"}
     record_every : int, optional
         Store weight paths every this many steps (group ``trajectories``).
@@ -121,6 +131,11 @@ def simulate_memorization(
         Monte Carlo samples per data set for ``exact_mixture``.
     command : str, optional
         Command line to record in the provenance (the CLI passes it).
+    max_steps : int or None
+        Refuse (before any work) a run of more than this many time steps ``t/dt`` (default
+        :data:`thermoinfer._jobsize.DEFAULT_MAX_STEPS` = 10**7; ``None``: no limit). A run whose
+        estimated memory (recorded paths ``replicas x records x N x 8`` bytes, per-replica data
+        ``replicas x P x N x 8`` bytes) exceeds the available memory is refused too.
 
     Returns
     -------
@@ -128,12 +143,18 @@ def simulate_memorization(
         Groups ``parameters``, ``thermodynamics``, ``information``, ``summary`` (and
         ``trajectories`` when requested); conventions and provenance on the root.
 
+    Raises
+    ------
+    InputError
+        For any bad argument (booleans and strings are not numbers), naming it; for a job
+        beyond ``max_steps`` or the available memory, with the estimate.
+
     Examples
     --------
     >>> tree = simulate_memorization(0, n_weights=50, alpha=0.5, nu=1.0, t=2.0, n_replicas=16)
     >>> sorted(tree.children)
     ['information', 'parameters', 'summary', 'thermodynamics']
-    >>> tree.attrs["entropy_convention"], tree["summary"]["heat_per_weight"].attrs["units"]
+    >>> tree.attrs["entropy_convention"], tree["summary"]["heat_per_weight"].attrs["reduced_units"]
     ('annealed', 'k_B T_unit')
     """
     key, seed = resolve_key(key)
@@ -141,19 +162,35 @@ def simulate_memorization(
     check_choice("entropy", entropy, ENTROPY_CONVENTIONS)
     check_choice("inputs", inputs, INPUT_KINDS)
     check_choice("data_protocol", data_protocol, DATA_PROTOCOLS)
-    if int(n_replicas) != n_replicas or n_replicas < 2:
-        raise InputError(f"n_replicas must be an integer >= 2 (standard errors need two), got {n_replicas!r}.")
+    check_choice("method", method, ("auto", "exact_ou", "euler_maruyama"))
+    N = check_int("n_weights", n_weights, "Pass the number of weights N, e.g. 200.", minimum=1)
+    R = check_int("n_replicas", n_replicas, "Standard errors need two replicas.", minimum=2)
+    alpha = check_positive("alpha", alpha, "Pass a load P/N > 0, e.g. alpha=0.5.")
+    k = check_positive("k", k, "Pass a restoring constant k > 0 (1/time), e.g. k=1.")
+    nu = check_nonnegative("nu", nu, "Pass a learning rate nu >= 0, e.g. nu=1.")
+    temperature = check_positive("temperature", temperature,
+                                 "Pass a bath temperature T > 0 (energy units, k_B = 1).")
+    t = check_nonnegative("t", t, "Pass a learning time t >= 0 (inf: fully relaxed).",
+                          allow_inf=True)
+    if dt is not None:
+        dt = check_positive("dt", dt, "Pass a time step dt > 0, e.g. dt=0.01.")
+    if record_every is not None:
+        record_every = check_int("record_every", record_every,
+                                 "Pass the number of steps between stored weights, e.g. 10.",
+                                 minimum=1)
+    ci_prob = check_finite("ci_prob", ci_prob)
     if not 0 < ci_prob < 1:
         raise InputError(f"ci_prob must be in (0, 1), got {ci_prob!r}.")
-    t = float(t)
-    if math.isnan(t) or t < 0:
-        raise InputError(f"t must be >= 0 or inf, got {t!r}.")
+    mixture_samples = check_int("mixture_samples", mixture_samples, minimum=2)
+    if command is not None and not isinstance(command, str):
+        raise InputError(f"command must be a string or None, got {type(command).__name__}.")
     params = NeuronParams(k, nu, temperature)
-    P = number_of_patterns(alpha, n_weights)
-    N = int(n_weights)
-    R = int(n_replicas)
+    P = number_of_patterns(alpha, N)
     hebb = _is_hebbian_like(rule)
     _check_entropy_feasible(entropy, hebb, rule, data_protocol, P, N, R)
+    _check_job_size(rule=rule, method=method, t=t, dt=dt, record_every=record_every, N=N, P=P,
+                    R=R, shared=data_protocol == "shared", max_steps=max_steps,
+                    what="simulate memorization")
 
     key_data, key_sim, key_mix = jax.random.split(key, 3)
     data = memorization_data(key_data, N, alpha, n_replicas=R, inputs=inputs,
@@ -213,7 +250,7 @@ def simulate_memorization(
                                 extra={"dt": (res.dt, "time_unit", "time step (0: no step; inf: one exact step to t = inf)"),
                                        "n_steps": (res.n_steps, "1", "number of time steps"),
                                        "n_replicas": (R, "1", "number of replicas")})
-    rep = np.arange(R)
+    rep = index("replica", R, "replica (independent trajectory)")
     thermo = xr.Dataset(
         {
             "heat": variable("replica", heat, "k_B T_unit",
@@ -259,8 +296,8 @@ def simulate_memorization(
             "entropy_change": variable((), dS, "nat", "Delta S(w)", convention=entropy,
                                        method=dS_method),
             "entropy_change_se": variable((), dS_se, "nat", "standard error of Delta S(w)"),
-            "efficiency": variable((), eta, "1", "learning efficiency (NaN when not meaningful)",
-                                   status=status),
+            "efficiency": variable((), eta, "1", "learning efficiency (NaN when not meaningful; "
+                                   "see efficiency_status)"),
             "efficiency_status": variable((), status, "1", "why the efficiency is or is not reported"),
             "margin": variable((), float(eff.margin), "nat", "Delta S + Delta Q/T - sum I"),
             "bound_satisfied": variable((), bool(eff.bound_satisfied), "1",
@@ -268,7 +305,7 @@ def simulate_memorization(
             "feedback_uncorrected": variable((), False, "1",
                                              "batch learning: no feedback kicks (always false)"),
         },
-        coords={"replica": rep, "pattern": np.arange(P)},
+        coords={"replica": rep, "pattern": index("pattern", P, "pattern index mu")},
         attrs={"information_estimator": info["method"], "ci_prob": ci_prob},
     )
     tr_se = float(np.asarray(mean_se(err_rep)[1]))
@@ -299,13 +336,19 @@ def simulate_memorization(
         tree["trajectories"] = xr.Dataset(
             {"weights": variable(("replica", "time", "weight"), np.asarray(res.paths), "1",
                                  "synaptic weights")},
-            coords={"replica": rep, "time": ("time", np.asarray(res.times),
-                                             {"units": "time_unit", "long_name": "time"})},
+            coords={"replica": rep, "time": coordinate("time", np.asarray(res.times), "time_unit",
+                                                       "time since the start of learning")},
         )
     tree["thermodynamics"] = thermo
     tree["information"] = information
     tree["summary"] = summary
     return tree
+
+
+def _check_job_size(*, rule, method, t, dt, record_every, N, P, R, shared, max_steps, what):
+    exact = method == "exact_ou" or (method == "auto" and not rule.depends_on_activation)
+    check_batch_job(what=what, exact=exact, t=t, dt=dt, record_every=record_every, N=N, P=P,
+                    R=R, shared=shared, max_steps=max_steps)
 
 
 def _check_entropy_feasible(entropy, hebb, rule, protocol, P, N, R):
@@ -441,7 +484,8 @@ def _summary_ds(values, *, bound, status, extra=None):
         units, ln = SUMMARY_FIELDS[name]
         data[name] = variable((), float(m), units, ln)
         data[f"{name}_se"] = variable((), float(se), units, f"standard error of {name}")
-    data["efficiency"][2]["status"] = status
+    # the status is the variable efficiency_status, never an attribute: concatenated runs (a
+    # sweep) would carry one run's status on every point
     data["bound_satisfied"] = variable((), bool(bound), "1", "sum I <= Delta S(w) + Delta Q/T")
     data["feedback_uncorrected"] = variable((), False, "1", "feedback kicks not accounted for")
     data["efficiency_status"] = variable((), status, "1", "ok, bound_violated, feedback_uncorrected, no_cost or undefined")
@@ -450,14 +494,24 @@ def _summary_ds(values, *, bound, status, extra=None):
     return xr.Dataset(data)
 
 
+def _grid_shape(axes: dict, name: str, dims: tuple):
+    """``axes[name]`` reshaped to broadcast along its own position in ``dims``."""
+    shape = [1] * len(dims)
+    shape[dims.index(name)] = -1
+    return np.asarray(axes[name], dtype=float).reshape(shape)
+
+
 @float64
 def theory_memorization(*, alpha=0.5, nu=1.0, k=1.0, temperature=1.0, t=math.inf,
                         entropy="annealed", rule="hebbian", n_weights=None, key=None,
                         command=None) -> xr.DataTree:
-    r"""Thermodynamic-limit theory of Hebbian memorisation (physics.md §3) as a DataTree.
+    r"""Thermodynamic-limit theory of Hebbian memorisation (docs/theory/hebbian-memorisation.md) as a DataTree.
 
-    Arguments broadcast against each other; array arguments produce a ``point`` dimension.
-    Quantities per weight; entropies in nats; heat and work in energy units. See
+    Every argument among ``alpha, nu, k, temperature, t`` given as a 1-D list or array is a
+    swept parameter: the result is the full grid, with one dimension per swept parameter named
+    ``alpha``, ``nu``, ``k``, ``temperature``, ``t`` (in that order) and the swept values as its
+    coordinate, so that ``tree["summary"].sel(alpha=0.5, nu=1.0)`` picks one point; numbers stay
+    scalars. Quantities per weight; entropies in nats; heat and work in energy units. See
     :func:`thermoinfer.theory.memorization_theory` for the formulas.
 
     Examples
@@ -465,25 +519,30 @@ def theory_memorization(*, alpha=0.5, nu=1.0, k=1.0, temperature=1.0, t=math.inf
     >>> tree = theory_memorization(alpha=0.5, nu=1.0)
     >>> round(float(tree["summary"]["efficiency"]), 6)
     0.202158
+    >>> grid = theory_memorization(alpha=[0.5, 1.0], nu=[0.3, 1.0, 3.0])
+    >>> dict(grid["summary"].sizes)
+    {'alpha': 2, 'nu': 3}
+    >>> round(float(grid["summary"]["efficiency"].sel(alpha=0.5, nu=1.0)), 6)
+    0.202158
     """
     from .theory import memorization_theory
 
-    th = memorization_theory(alpha, nu, k=k, temperature=temperature, t=t, entropy=entropy,
+    given = {"alpha": alpha, "nu": nu, "k": k, "temperature": temperature, "t": t}
+    axes, _ = grid_axes(given)
+    dims = tuple(name for name in given if name in axes)
+    args = {name: (_grid_shape(axes, name, dims) if name in axes else v)
+            for name, v in given.items()}
+    th = memorization_theory(args["alpha"], args["nu"], k=args["k"],
+                             temperature=args["temperature"], t=args["t"], entropy=entropy,
                              rule=rule, n_weights=n_weights, key=key)
-    arrays = {name: np.asarray(getattr(th, name)) for name in th._fields
-              if not isinstance(getattr(th, name), (str, dict)) and getattr(th, name) is not None}
-    shape = np.broadcast_shapes(*(a.shape for a in arrays.values()))
-    dims = ("point",) if len(shape) == 1 else tuple(f"point_{i}" for i in range(len(shape)))
-    if len(shape) > 1:
-        raise InputError("theory_memorization takes at most one array argument (a 1-d sweep); "
-                         "call it in a loop for grids.")
+    shape = tuple(axes[d].size for d in dims)
 
     def put(value):
         return np.broadcast_to(np.asarray(value, dtype=float), shape)
 
     status_codes = np.broadcast_to(np.asarray(th.status), shape)
-    status = np.vectorize(lambda c: EFFICIENCY_STATUS[int(c)])(status_codes) if shape else \
-        EFFICIENCY_STATUS[int(status_codes)]
+    status = (np.vectorize(lambda c: EFFICIENCY_STATUS[int(c)], otypes=[str])(status_codes)
+              if shape else EFFICIENCY_STATUS[int(status_codes)])
     fields = {
         "training_error": th.training_error,
         "mutual_information_per_pattern": th.mutual_information_per_pattern,
@@ -496,34 +555,44 @@ def theory_memorization(*, alpha=0.5, nu=1.0, k=1.0, temperature=1.0, t=math.inf
         "margin_per_weight": th.margin,
         "efficiency": th.efficiency,
     }
-    d = dims if shape else ()
     data = {}
     for name, val in fields.items():
         units, ln = SUMMARY_FIELDS[name]
-        data[name] = variable(d, put(val), units, ln)
-    data["bound_satisfied"] = variable(d, np.broadcast_to(np.asarray(th.bound_satisfied, bool), shape),
+        arr = put(val)
+        # a value beyond the float64 range (e.g. the heat at nu = 1e160) is inf, stated as such
+        extra = {"allow_inf": 1} if np.isinf(arr).any() else {}
+        data[name] = variable(dims, arr, units, ln, **extra)
+    data["bound_satisfied"] = variable(dims, np.broadcast_to(np.asarray(th.bound_satisfied, bool), shape),
                                        "1", "sum I <= Delta S(w) + Delta Q/T")
-    data["feedback_uncorrected"] = variable(d, np.zeros(shape, bool), "1",
+    data["feedback_uncorrected"] = variable(dims, np.zeros(shape, bool), "1",
                                             "feedback kicks not accounted for (batch: false)")
-    data["efficiency_status"] = variable(d, status, "1", "ok, bound_violated, feedback_uncorrected, no_cost or undefined")
+    data["efficiency_status"] = variable(dims, status, "1", "ok, bound_violated, feedback_uncorrected, no_cost or undefined")
     data["entropy_change_per_weight"][2]["convention"] = entropy
-    summary = xr.Dataset(data)
-    params = xr.Dataset({
-        "alpha": variable(d, put(alpha), "1", "load alpha = P/N"),
-        "learning_rate": variable(d, put(nu), "1", "learning rate nu"),
-        "stiffness": variable(d, put(k), "time_unit-1", "restoring constant k"),
-        "temperature": variable(d, put(temperature), "k_B T_unit", "bath temperature T"),
-        "time": variable(d, put(t), "time_unit", "learning time t (inf: fully relaxed)", allow_inf=1),
-    })
-    if np.ndim(alpha) == 0 and np.ndim(nu) == 0:
-        pass
+    coords = {name: coordinate(name, axes[name], *_GRID_UNITS[name], allow_inf=1)
+              for name in dims}
+    summary = xr.Dataset(data, coords=coords)
+    param_spec = {"alpha": ("alpha", "1", "load alpha = P/N"),
+                  "nu": ("learning_rate", "1", "learning rate nu"),
+                  "k": ("stiffness", "time_unit-1", "restoring constant k"),
+                  "temperature": ("temperature", "k_B T_unit", "bath temperature T"),
+                  "t": ("time", "time_unit", "learning time t (inf: fully relaxed)")}
+    pvars = {}
+    for name, (var, units, ln) in param_spec.items():
+        if name in axes:
+            if var != name:  # the coordinate carries the values; the named variable repeats them
+                pvars[var] = variable((name,), axes[name], units, ln,
+                                      **({"allow_inf": 1} if name == "t" else {}))
+        else:
+            pvars[var] = variable((), float(np.asarray(given[name], dtype=float)), units, ln,
+                                  **({"allow_inf": 1} if name == "t" else {}))
+    params = xr.Dataset(pvars, coords=coords)
     config = dict(task="memorization", kind="theory", alpha=_tolist(alpha), nu=_tolist(nu),
                   k=_tolist(k), temperature=_tolist(temperature), t=_tolist(t), entropy=entropy,
-                  rule=get_rule(rule).name, n_weights=n_weights)
+                  rule=get_rule(rule).name, n_weights=n_weights, grid=list(dims))
     root = {**provenance(config=config, command=command if command is not None else " ".join(sys.argv)),
             **conventions_attrs(entropy_convention=entropy,
-                                temperature=float(np.asarray(temperature).flat[0])
-                                if np.ndim(temperature) == 0 else float("nan")),
+                                temperature=float(np.asarray(temperature, dtype=float))
+                                if "temperature" not in axes else float("nan")),
             "task": "memorization", "rule": get_rule(rule).name, "simulation": 0,
             "title": "thermoinfer memorisation theory (thermodynamic limit)"}
     tree = xr.DataTree(xr.Dataset(attrs=root))
@@ -532,17 +601,30 @@ def theory_memorization(*, alpha=0.5, nu=1.0, k=1.0, temperature=1.0, t=math.inf
     return tree
 
 
+#: units and long names of the grid coordinates
+_GRID_UNITS = {
+    "alpha": ("1", "load alpha = P/N"),
+    "nu": ("1", "learning rate nu"),
+    "k": ("time_unit-1", "restoring constant k"),
+    "temperature": ("k_B T_unit", "bath temperature T (k_B = 1)"),
+    "t": ("time_unit", "learning time t (inf: fully relaxed)"),
+}
+
+
 def _tolist(x):
     a = np.asarray(x, dtype=float)
     return a.tolist()
 
 
 def summary_dict(tree: xr.DataTree) -> dict:
-    """The ``summary`` group of a scalar result as a flat dict, plus ``conventions`` and
-    ``status`` (JSON schema of the CLI). Non-finite numbers stay NaN/inf here; the CLI prints
-    them as null."""
+    """The ``summary`` group as a flat dict, plus ``conventions`` and ``status`` (JSON schema of
+    the CLI). A grid (theory with swept parameters) gives nested lists in the order of ``grid``,
+    which maps each swept parameter to its values. Non-finite numbers stay NaN/inf here; the CLI
+    prints them as null."""
     out = {}
     ds = tree["summary"].to_dataset()
+    if ds.dims:
+        out["grid"] = {str(d): ds[d].values.tolist() for d in ds["efficiency"].dims}
     for name, var in ds.data_vars.items():
         v = var.values
         out[name] = v.item() if v.ndim == 0 else v.tolist()

@@ -1,9 +1,10 @@
-r"""Online teacher–student learning at finite $N$ (physics.md §5.1, §5.5, §7).
+r"""Online teacher–student learning at finite $N$ (docs/theory/model.md, eq. (13);
+docs/theory/teacher-student-and-online.md, eq. (70); docs/theory/numerics.md).
 
 Each sample is used once. Time is $\alpha$ = (samples seen)$/N$, so one sample lasts $\delta=1/N$.
 For sample $n$ with a fresh input $\boldsymbol\xi$ and label $\sigma_T=\mathrm{sgn}(u)$,
 $u=\boldsymbol T\cdot\boldsymbol\xi/\sqrt N$ ($\mathrm{sgn}(0)\to+1$), the update is split as
-(physics.md §5.1, a named convention):
+(docs/theory/model.md, "The online rule"; a fixed convention):
 
 1. field and force from the pre-update weights, $h=\boldsymbol\omega\cdot\boldsymbol\xi/\sqrt N$, $F(h,\sigma_T)$;
 2. relaxation, one Euler–Maruyama step of the thermal OU process of duration $1/N$,
@@ -15,7 +16,7 @@ The combined step is exactly one Euler–Maruyama step of duration $\delta=1/N$ 
 equation with the piecewise-constant force $\boldsymbol f=\boldsymbol\Delta/\delta=N\boldsymbol\Delta$,
 which is what the ``continuous_force`` convention takes literally.
 
-**Heat conventions** (physics.md §5.5), $V=\tfrac k2|\boldsymbol\omega|^2$, energies in units of $T$:
+**Heat conventions** (docs/theory/teacher-student-and-online.md, "Online heat: two conventions"), $V=\tfrac k2|\boldsymbol\omega|^2$, energies in units of $T$:
 
 * ``kick_relaxation`` (default): the kick is an instantaneous imposed displacement. Its energy change
   is work, $w_n=V(\boldsymbol\omega')-V(\boldsymbol\omega_r)$, and the heat is the energy released in the
@@ -58,7 +59,7 @@ from .teacher import TEACHER_PRIORS, draw_inputs, teacher_vector
 
 __all__ = ["ONLINE_HEAT_CONVENTIONS", "OnlineResult", "online_record_grid", "simulate_online"]
 
-#: heat conventions of online learning (physics.md §5.5)
+#: heat conventions of online learning (docs/theory/teacher-student-and-online.md)
 ONLINE_HEAT_CONVENTIONS = ("kick_relaxation", "continuous_force")
 
 
@@ -158,26 +159,53 @@ def _make_run(rule: LearningRule, heat: str, inputs: str):
 
     batched = jax.vmap(one_sample, in_axes=(None, 0, 0, 0, None, None, None))
 
-    def run(keys, T, w0, starts, stops, k, nu, temp):
-        N = w0.shape[-1]
-
+    def advance(carry, keys, T, start, stop, k, nu, temp):
         def body(n, carry):
             w, q, wk = carry
             w1, dq, dw = batched(n, w, keys, T, k, nu, temp)
             return w1, q + dq, wk + dw
 
+        return jax.lax.fori_loop(start, stop, body, carry)
+
+    def record(carry, w0, T, k):
+        w, q, wk = carry
+        N = w0.shape[-1]
+        return (jnp.sum(w * T, -1) / N, jnp.sum(w * w, -1) / N, q, wk,
+                0.5 * k * jnp.sum((w - w0) * (w + w0), -1))
+
+    def run(keys, T, w0, starts, stops, k, nu, temp):
         def segment(carry, bounds):
-            carry = jax.lax.fori_loop(bounds[0], bounds[1], body, carry)
-            w, q, wk = carry
-            rec = (jnp.sum(w * T, -1) / N, jnp.sum(w * w, -1) / N, q, wk,
-                   0.5 * k * jnp.sum((w - w0) * (w + w0), -1))
-            return carry, rec
+            carry = advance(carry, keys, T, bounds[0], bounds[1], k, nu, temp)
+            return carry, record(carry, w0, T, k)
 
         zeros = jnp.zeros(w0.shape[:-1], dtype=w0.dtype)
         (w_end, _, _), recs = jax.lax.scan(segment, (w0, zeros, zeros), (starts, stops))
         return w_end, recs
 
-    return jax.jit(run)
+    return jax.jit(run), jax.jit(advance), jax.jit(record)
+
+
+#: pieces of a run shown with a progress bar (about this many updates per run)
+PROGRESS_UPDATES = 50
+
+
+def _run_with_progress(advance, record, keys, T, w0, starts, stops, k, nu, temp, bar):
+    """The run of :func:`_make_run` in pieces of about 1/50 of the samples, ``bar(n)`` after
+    each (the same samples in the same order: the same numbers)."""
+    total = int(stops[-1]) if len(stops) else 0
+    size = max(1, math.ceil(total / PROGRESS_UPDATES))
+    zeros = jnp.zeros(w0.shape[:-1], dtype=w0.dtype)
+    carry = (w0, zeros, zeros)
+    recs = []
+    for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
+        for lo in range(a, b, size):
+            hi = min(lo + size, b)
+            carry = advance(carry, keys, T, np.int32(lo), np.int32(hi), k, nu, temp)
+            jax.block_until_ready(carry)
+            bar(hi - lo)
+        recs.append(record(carry, w0, T, k))
+    stacked = tuple(jnp.stack([r[i] for r in recs]) for i in range(5))
+    return carry[0], stacked
 
 
 _RUN_CACHE: dict = {}
@@ -188,8 +216,8 @@ def simulate_online(key, rule: str | LearningRule, *, n_weights: int, record_alp
                     nu: float = 1.0, k: float = 1.0, temperature: float = 1.0,
                     n_replicas: int = 1, inputs: str = "binary", teacher_prior: str = "sphere",
                     heat: str = "kick_relaxation", teacher=None, throw: bool = True,
-                    ) -> OnlineResult:
-    r"""Simulate online teacher–student learning (physics.md §5.1) and its energetics (§5.5).
+                    progress: bool = False) -> OnlineResult:
+    r"""Simulate online teacher–student learning and its energetics (docs/theory/model.md, eq. (13)).
 
     Parameters
     ----------
@@ -220,6 +248,8 @@ def simulate_online(key, rule: str | LearningRule, *, n_weights: int, record_alp
         Teacher vectors ``(n_replicas, N)`` or ``(N,)`` for all replicas.
     throw : bool
         Raise if a replica's weights became non-finite.
+    progress : bool
+        Show a progress bar with an ETA on stderr (the run goes in pieces; same numbers).
 
     Returns
     -------
@@ -277,11 +307,19 @@ def simulate_online(key, rule: str | LearningRule, *, n_weights: int, record_alp
     keys = jax.random.split(key_stream, R)
 
     cache_key = (rule, heat, inputs)
-    run = _RUN_CACHE.get(cache_key)
-    if run is None:
-        run = _RUN_CACHE[cache_key] = _make_run(rule, heat, inputs)
-    w_end, (Rr, Qr, q, wk, dV) = run(keys, Tvec, w0, jnp.asarray(starts), jnp.asarray(stops),
-                                     k, nu_f, T)
+    fns = _RUN_CACHE.get(cache_key)
+    if fns is None:
+        fns = _RUN_CACHE[cache_key] = _make_run(rule, heat, inputs)
+    run, advance, record = fns
+    if progress and stops.size and int(stops[-1]) > 1:
+        from .progress import progress_bar
+
+        with progress_bar(int(stops[-1]), f"online {rule.name} (samples)", enabled=True) as bar:
+            w_end, (Rr, Qr, q, wk, dV) = _run_with_progress(advance, record, keys, Tvec, w0,
+                                                            starts, stops, k, nu_f, T, bar)
+    else:
+        w_end, (Rr, Qr, q, wk, dV) = run(keys, Tvec, w0, jnp.asarray(starts),
+                                         jnp.asarray(stops), k, nu_f, T)
     n_bad = jnp.sum(~jnp.isfinite(w_end), axis=-1)
     if throw and bool(jnp.any(n_bad > 0)):
         raise FloatingPointError(f"{int(jnp.sum(n_bad > 0))} replica(s) produced non-finite "

@@ -1,4 +1,5 @@
-r"""Learning rules $F(A, \sigma_T)$ in one registry (physics.md §1.2, §2.6).
+r"""Learning rules $F(A, \sigma_T)$ in one registry (docs/theory/model.md, eq. (9);
+docs/theory/thermodynamics-and-bound.md, eq. (27)–(28)).
 
 A learning rule is a pure function of the activation $A = \boldsymbol\omega\cdot\boldsymbol\xi/\sqrt N$
 and the true label $\sigma_T = \pm1$. In batch mode the learning force is
@@ -19,7 +20,7 @@ adatron        $|A|\,\Theta(-\sigma_T A)$      $-\tfrac12 A^2\,\Theta(-\sigma_T 
 
 A user rule registers the same way (:func:`register_rule`) and then works everywhere a built-in
 rule does: simulation, thermodynamics, theory by quadrature, the CLI (``--rule-file``).
-Ties: $\mathrm{sgn}(0)\to+1$, so $A = 0$ counts as the label $+1$ (physics.md §0.3).
+Ties: $\mathrm{sgn}(0)\to+1$, so $A = 0$ counts as the label $+1$ (docs/theory/units.md).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class LearningRule:
         break is at $A = 0$).
     depends_on_activation : bool
         False only when $F$ does not depend on $A$ (Hebbian): online kicks are then not
-        feedback (physics.md §2.5).
+        feedback (docs/theory/thermodynamics-and-bound.md, "Feedback and information flow").
     description : str
         One line for listings.
     builtin : bool

@@ -1,4 +1,4 @@
-r"""Data generators: the memorisation task of [PRL] (physics.md §1.1).
+r"""Data generators: the memorisation task of [PRL] (docs/theory/model.md, eq. (7)).
 
 $P = \mathrm{round}(\alpha N)\ge1$ patterns $\boldsymbol\xi^\mu\in\{\pm1\}^N$ (or
 $\mathcal N(0, \mathbb 1)$, a named option) with random labels $\sigma_T^\mu=\pm1$, independent of

@@ -1,8 +1,8 @@
-r"""Teacher–student data of [NJP] (physics.md §4.1).
+r"""Teacher–student data of [NJP] (docs/theory/model.md, "Teacher-student learning").
 
 A teacher perceptron $\boldsymbol T\in\mathbb R^N$ defines the rule
 $\sigma_T=\mathrm{sgn}(u)$, $u=\boldsymbol T\cdot\boldsymbol\xi/\sqrt N$, with $\mathrm{sgn}(0)\to+1$
-(physics.md §0.3). Teacher prior (a named option, physics.md §11.8):
+(docs/theory/units.md). Teacher prior (a named option, docs/theory/conventions.md):
 
 * ``"sphere"`` (default): uniform on the sphere $|\boldsymbol T|^2=N$ (a normalised Gaussian vector);
 * ``"gaussian"``: $\boldsymbol T\sim\mathcal N(0,\mathbb 1)$, so $|\boldsymbol T|^2/N=1+O(N^{-1/2})$.
@@ -38,7 +38,7 @@ __all__ = [
     "teacher_student_data",
 ]
 
-#: teacher priors (physics.md §4.1, §11.8)
+#: teacher priors (docs/theory/conventions.md)
 TEACHER_PRIORS = ("sphere", "gaussian")
 
 

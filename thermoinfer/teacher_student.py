@@ -1,6 +1,6 @@
 r"""Teacher–student learning of [NJP], end to end: teacher → batch or online learning at finite $N$ →
 order parameters, information, heat, efficiency and the two bound flags → DataTree
-(physics.md §4–5, design.md data model).
+(docs/theory/teacher-student-and-online.md; data model: docs/data.md).
 
 :func:`simulate_teacher_student` runs ``n_replicas`` independent students, each with its own
 teacher (prior ``"sphere"``, $|\boldsymbol T|^2=N$, or ``"gaussian"``) and data, and measures along
@@ -9,18 +9,20 @@ the run, from the weights themselves:
 * order parameters $R=\boldsymbol\omega\cdot\boldsymbol T/N$, $Q=|\boldsymbol\omega|^2/N$ and
   $\rho=\boldsymbol\omega\cdot\boldsymbol T/(|\boldsymbol\omega||\boldsymbol T|)$ ($=R/\sqrt Q$ on the sphere),
   $\epsilon_g=\arccos(\rho)/\pi$;
-* information and entropies per weight (physics.md §4.3, $Q_0=T/k$), per replica:
+* information and entropies per weight (docs/theory/teacher-student-and-online.md, eq. (60),
+  $Q_0=T/k$), per replica:
   $I/N=-\tfrac12\ln(1-\rho^2)$, $\Delta S(\boldsymbol\omega)/N=\tfrac12\ln(Q/Q_0)$,
   $\Delta S(\boldsymbol\omega|\boldsymbol T)/N=\Delta S/N-I/N=\tfrac12\ln(Q(1-\rho^2)/Q_0)$ (the Gaussian,
   order-parameter estimates; exact as $N\to\infty$ for online learning);
 * heat per weight: online, the accumulated heat of :func:`thermoinfer.online.simulate_online` under
   the named convention (``kick_relaxation``: the sum of the $V$ drops of the relaxation sub-steps);
   batch, the exact $q=U_{tot}(\boldsymbol\omega_0)-U_{tot}(\boldsymbol\omega_t)$ of
-  :func:`thermoinfer.dynamics.simulate` (physics.md §2.6);
+  :func:`thermoinfer.dynamics.simulate` (docs/theory/thermodynamics-and-bound.md, eq. (31));
 * the bound margin $(\Delta S(\boldsymbol\omega|\boldsymbol T)+\Delta Q/T)/N$, the efficiency
   $\eta=I/(\Delta S+\Delta Q/T)$ from the replica means, and two separate flags,
   ``bound_satisfied`` (margin $\ge0$) and ``feedback_uncorrected`` (online, ``kick_relaxation``, a
-  rule whose $F$ depends on $h$: Perceptron, AdaTron, undeclared user rules; physics.md §5.6).
+  rule whose $F$ depends on $h$: Perceptron, AdaTron, undeclared user rules; see "Why feedback
+  rules carry a flag" in docs/theory/thermodynamics-and-bound.md).
   $\eta$ is NaN with ``efficiency_status`` naming the reason whenever either flag makes it
   meaningless.
 
@@ -43,11 +45,19 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
+from ._jobsize import DEFAULT_MAX_STEPS, check_batch_job, check_job
 from ._util import mean_se, resolve_key
 from ._x64 import float64
-from .data.schema import conventions_attrs, provenance, variable
+from .data.schema import conventions_attrs, coordinate, grid_axes, index, provenance, variable
 from .dynamics import NeuronParams, bare_potential, simulate, total_potential
-from .errors import InputError, check_choice
+from .errors import (
+    InputError,
+    check_choice,
+    check_int,
+    check_nonnegative,
+    check_numeric,
+    check_positive,
+)
 from .information.efficiency import EFFICIENCY_STATUS, efficiency
 from .online import ONLINE_HEAT_CONVENTIONS, simulate_online
 from .rules import LearningRule, get_rule
@@ -57,7 +67,7 @@ from .teacher import TEACHER_PRIORS, teacher_student_data
 __all__ = ["MODES", "HEAT_CONVENTIONS", "SUMMARY_FIELDS", "simulate_teacher_student",
            "theory_teacher_student", "summary_dict"]
 
-#: learning modes (physics.md §4.1)
+#: learning modes (docs/theory/model.md)
 MODES = ("online", "batch")
 #: heat conventions accepted by the simulation (batch results record ``not_applicable``)
 HEAT_CONVENTIONS = ONLINE_HEAT_CONVENTIONS
@@ -82,7 +92,8 @@ SUMMARY_FIELDS = {
 _FLAG_DOC = {
     "bound_satisfied": "naive bound Delta S(w) + Delta Q/T >= I(T:w) holds (margin >= 0)",
     "feedback_uncorrected": ("online kicks depend on the weights under kick_relaxation: the bound "
-                             "lacks a measurement-information term (physics.md 5.6)"),
+                             "lacks a measurement-information term (docs/theory/"
+                             "thermodynamics-and-bound.md, eq. (36))"),
     "efficiency_status": "ok, bound_violated, feedback_uncorrected, no_cost or undefined",
 }
 
@@ -100,12 +111,12 @@ def _check_common(mode, heat, rule, inputs, teacher_prior, n_weights, n_replicas
     check_choice("inputs", inputs, INPUT_KINDS)
     check_choice("teacher_prior", teacher_prior, TEACHER_PRIORS)
     rule = get_rule(rule)
-    if isinstance(n_weights, bool) or not _is_int(n_weights) or n_weights < 1:
-        raise InputError(f"N (n_weights) must be an integer >= 1, got {n_weights!r}.")
-    if isinstance(n_replicas, bool) or not _is_int(n_replicas) or n_replicas < 2:
-        raise InputError(f"n_replicas must be an integer >= 2 (standard errors need two), got "
-                         f"{n_replicas!r}.")
-    # physics parameters are validated by the simulators (InputError with the fix)
+    check_int("N (n_weights)", n_weights, "Pass the number of weights, e.g. 1000.", minimum=1)
+    check_int("n_replicas", n_replicas, "Standard errors need two replicas.", minimum=2)
+    k = check_positive("k", k, "Pass a weight decay k > 0 (1/time), e.g. k=1.")
+    nu = check_nonnegative("nu", nu, "Pass a learning rate nu >= 0, e.g. nu=1.")
+    temperature = check_positive("temperature", temperature,
+                                 "Pass a bath temperature T > 0 (energy units, k_B = 1).")
     return rule, NeuronParams(k, nu, temperature)
 
 
@@ -117,7 +128,7 @@ def _is_int(x) -> bool:
 
 
 def _final_alpha(alpha) -> float:
-    if isinstance(alpha, bool) or np.ndim(alpha) != 0:
+    if isinstance(alpha, (bool, np.bool_, str)) or np.ndim(alpha) != 0:
         raise InputError(f"alpha must be one number > 0, got {alpha!r}; pass intermediate online "
                          "times as record_alphas.")
     try:
@@ -169,7 +180,6 @@ def _summary_ds(values, bound, feedback, status, dim, extra=None):
         units, ln = SUMMARY_FIELDS[name]
         data[name] = variable(dim, np.asarray(m, float), units, ln)
         data[f"{name}_se"] = variable(dim, np.asarray(se, float), units, f"standard error of {name}")
-    data["efficiency"][2]["status"] = ", ".join(dict.fromkeys(status.tolist()))
     data["bound_satisfied"] = variable(dim, bound, "1", _FLAG_DOC["bound_satisfied"])
     data["feedback_uncorrected"] = variable(dim, feedback, "1", _FLAG_DOC["feedback_uncorrected"])
     data["efficiency_status"] = variable(dim, status, "1", _FLAG_DOC["efficiency_status"])
@@ -188,7 +198,7 @@ def simulate_teacher_student(
     temperature: float = 1.0, t: float | None = None, dt: float | None = None,
     heat: str = "kick_relaxation", n_replicas: int = 32, inputs: str = "binary",
     teacher_prior: str = "sphere", record_alphas=None, record_every: int | None = None,
-    command: str | None = None,
+    command: str | None = None, max_steps: int | None = DEFAULT_MAX_STEPS,
 ) -> xr.DataTree:
     r"""Simulate teacher–student learning at finite $N$ and measure $R$, $Q$, $\epsilon_g$, $I$, $\Delta S$, heat, $\eta$.
 
@@ -197,8 +207,9 @@ def simulate_teacher_student(
     key : int or jax.random key
         Seed or PRNG key (explicit; same key, same numbers).
     mode : {"online", "batch"}
-        Online: one fresh sample per update (physics.md §5.1), time $\alpha$. Batch: Langevin
-        learning of $P=\mathrm{round}(\alpha N)$ fixed samples for a time $t$ (physics.md §4.1).
+        Online: one fresh sample per update (docs/theory/model.md, eq. (13)), time $\alpha$.
+        Batch: Langevin learning of $P=\mathrm{round}(\alpha N)$ fixed samples for a time $t$
+        (docs/theory/model.md, eq. (8)–(9)).
     n_weights : int
         $N\ge1$ (online needs $N>k$).
     alpha : float
@@ -213,7 +224,8 @@ def simulate_teacher_student(
     dt : float, optional
         Batch only: Euler–Maruyama time step.
     heat : {"kick_relaxation", "continuous_force"}
-        Online heat convention (physics.md §5.5; see :mod:`thermoinfer.online`). Batch learning has
+        Online heat convention (docs/theory/teacher-student-and-online.md, eq. (70); see
+        :mod:`thermoinfer.online`). Batch learning has
         no kicks: its heat is the ordinary Langevin heat and the result records ``not_applicable``.
     n_replicas : int
         Independent students ($\ge2$), each with its own teacher and data.
@@ -226,6 +238,11 @@ def simulate_teacher_student(
         Batch only: record every this many time steps (default: the final time only).
     command : str, optional
         Command line for the provenance (the CLI passes it).
+    max_steps : int or None
+        Refuse (before any work) a run of more than this many steps: online, the samples
+        ``round(alpha N)``; batch, ``t/dt`` (default
+        :data:`thermoinfer._jobsize.DEFAULT_MAX_STEPS` = 10**7; ``None``: no limit). A run whose
+        estimated memory exceeds the available memory is refused too.
 
     Returns
     -------
@@ -254,16 +271,34 @@ def simulate_teacher_student(
                                  k, nu, temperature)
     a_final = _final_alpha(alpha)
     N, R = int(n_weights), int(n_replicas)
+    if command is not None and not isinstance(command, str):
+        raise InputError(f"command must be a string or None, got {type(command).__name__}.")
     if mode == "online":
         for name, val in (("t", t), ("dt", dt), ("record_every", record_every)):
             if val is not None:
                 raise InputError(f"{name} is a batch-mode option, got {name}={val!r} in online mode; "
                                  "online time is alpha (samples per weight). Drop it or pass mode='batch'.")
+        if record_alphas is not None:
+            check_numeric("record_alphas", record_alphas)
+        samples = a_final * N
+        check_job(what="simulate teacher-student (online)", steps=samples, replicas=R,
+                  n_weights=N, memory=8.0 * 16 * R * N, max_steps=max_steps,
+                  steps_text=f"alpha*N = {a_final:g}*{N} samples, one update each")
         return _simulate_online(key, seed, rule, params, N, R, a_final, record_alphas, heat,
                                 inputs, teacher_prior, command)
     if record_alphas is not None:
         raise InputError("record_alphas is an online-mode option; in batch mode alpha is the fixed "
                          "load P/N and the run records times t (record_every).")
+    t = check_nonnegative("t", math.inf if t is None else t,
+                          "Pass a batch learning time t >= 0 (inf: fully relaxed).", allow_inf=True)
+    if dt is not None:
+        dt = check_positive("dt", dt, "Pass a time step dt > 0, e.g. dt=0.01.")
+    if record_every is not None:
+        record_every = check_int("record_every", record_every, minimum=1)
+    P = max(1, round(a_final * N))
+    check_batch_job(what="simulate teacher-student (batch)",
+                    exact=not rule.depends_on_activation, t=t, dt=dt, record_every=record_every,
+                    N=N, P=P, R=R, shared=False, max_steps=max_steps)
     return _simulate_batch(key, seed, rule, params, N, R, a_final, t, dt, record_every, inputs,
                            teacher_prior, command)
 
@@ -295,8 +330,10 @@ def _simulate_online(key, seed, rule, params, N, R, a_final, record_alphas, heat
     config = dict(task="teacher_student", mode="online", n_weights=N, alpha=a_final,
                   record_alphas=alphas.tolist(), rule=rule.name, k=k, nu=nu, temperature=T,
                   heat=heat, n_replicas=R, inputs=inputs, teacher_prior=teacher_prior, seed=seed)
-    coords = {"alpha": ("time", alphas, {"units": "1", "long_name": (
-        "online time alpha = samples seen / N (a sample lasts 1/N: also the Langevin time)")})}
+    coords = {"alpha": coordinate("time", alphas, "1", (
+        "online time alpha = samples seen / N (a sample lasts 1/N: also the Langevin time)")),
+              "time": coordinate("time", alphas, "time_unit",
+                                 "Langevin time (online: = alpha, a sample lasts 1/N)")}
     thermo_vars = {
         "heat": variable(("replica", "time"), np.asarray(res.heat), "k_B T_unit",
                          f"cumulative heat into the bath ({heat})", heat_convention=heat),
@@ -362,8 +399,8 @@ def _simulate_batch(key, seed, rule, params, N, R, alpha, t, dt, record_every, i
                   rule=rule.name, k=k, nu=nu, temperature=T, t=t, dt=dt, record_every=record_every,
                   method=res.method, n_replicas=R, inputs=inputs, teacher_prior=teacher_prior,
                   seed=seed)
-    coords = {"t": ("time", times, {"units": "time_unit", "long_name": "Langevin time t",
-                                    "allow_inf": 1})}
+    coords = {"t": coordinate("time", times, "time_unit", "Langevin time t", allow_inf=1),
+              "time": coordinate("time", times, "time_unit", "Langevin time t", allow_inf=1)}
     thermo_vars = {
         "heat": variable(("replica", "time"), heat, "k_B T_unit",
                          "heat into the bath, exact U_tot(w_0) - U_tot(w_t)"),
@@ -416,14 +453,14 @@ def _tree(*, mode, rule, N, alpha, k, nu, T, per_rep, feedback, coords, thermo_v
     for name in ("time", "dt"):
         if name in pds:
             pds[name].attrs["allow_inf"] = 1
-    rep = np.arange(per_rep["R"].shape[0])
+    rep = index("replica", per_rep["R"].shape[0], "replica (student with its own teacher)")
     info_names = ("R", "Q", "rho", "generalization_error", "mutual_information_per_weight",
                   "entropy_change_per_weight", "conditional_entropy_change_per_weight")
     info = xr.Dataset(
         {name: variable(("replica", "time"), per_rep[name], *SUMMARY_FIELDS[name]) for name in info_names}
         | {"teacher_norm": variable("replica", teacher_norm, "1", "|T|^2 / N")},
         coords={"replica": rep, **coords},
-        attrs={"estimator": "per replica from the order parameters (Gaussian, physics.md 4.3)"},
+        attrs={"estimator": "per replica from the order parameters (Gaussian, docs/theory/teacher-student-and-online.md, eq. (60))"},
     )
     thermo = xr.Dataset(
         thermo_vars | {"margin": variable(("replica", "time"), per_rep["margin_per_weight"], "nat",
@@ -444,15 +481,27 @@ def _tree(*, mode, rule, N, alpha, k, nu, T, per_rep, feedback, coords, thermo_v
 # --------------------------------------------------------------------------------- theory
 
 
+#: units and long names of the grid coordinates of the theory
+_GRID_UNITS = {
+    "nu": ("1", "learning rate nu"),
+    "k": ("time_unit-1", "weight decay k"),
+    "temperature": ("k_B T_unit", "bath temperature T (k_B = 1)"),
+    "t": ("time_unit", "batch learning time t (inf: fully relaxed)"),
+}
+
+
 @float64
 def theory_teacher_student(alpha, *, mode: str = "online", rule="hebbian", nu: float = 1.0,
                            k: float = 1.0, temperature: float = 1.0, t=None,
                            heat: str = "kick_relaxation", command: str | None = None) -> xr.DataTree:
     r"""The thermodynamic-limit theory (:func:`thermoinfer.theory.teacher_student.teacher_student_theory`) as a DataTree.
 
-    ``alpha`` scalar or 1-D: online, the online times (dimension ``time``, coordinate ``alpha``,
-    ``inf`` = steady state); batch, the loads (dimension ``point``, coordinate ``alpha``).
-    ``summary`` holds the fields of :data:`SUMMARY_FIELDS` (no ``_se``: exact), the two flags and
+    Every argument among ``alpha, nu, k, temperature`` (and ``t`` in batch mode) given as a 1-D
+    list or array is swept: the result is the full grid, one dimension per swept parameter,
+    named ``alpha``, ``nu``, ``k``, ``temperature``, ``t`` (in that order) with the values as its
+    coordinate, so that ``tree["summary"].sel(alpha=1.0, nu=0.5)`` picks one point. ``alpha`` is
+    the online time (online; ``inf`` = steady state) or the load P/N (batch). ``summary`` holds
+    the fields of :data:`SUMMARY_FIELDS` (no ``_se``: exact), the two flags and
     ``efficiency_status``. Infinite heat (a steady state that keeps dissipating) is stored as
     ``inf`` with ``allow_inf``.
 
@@ -461,53 +510,90 @@ def theory_teacher_student(alpha, *, mode: str = "online", rule="hebbian", nu: f
     >>> tree = theory_teacher_student(1.0)
     >>> round(float(tree["summary"]["heat_per_weight"]), 5), tree.attrs["heat_convention"]
     (0.39084, 'kick_relaxation')
+    >>> grid = theory_teacher_student([0.5, 1.0, 2.0], nu=[0.5, 1.0])
+    >>> dict(grid["summary"].sizes)
+    {'alpha': 3, 'nu': 2}
+    >>> round(float(grid["summary"]["heat_per_weight"].sel(alpha=1.0, nu=1.0)), 5)
+    0.39084
     """
+    import itertools
+
     from .theory.teacher_student import teacher_student_theory
 
-    th = teacher_student_theory(alpha, mode=mode, rule=rule, nu=nu, k=k, temperature=temperature,
-                                t=t, heat=heat)
-    conv = dict(th.conventions)
-    shape = np.shape(th.R)
-    dim = () if not shape else (("time",) if mode == "online" else ("point",))
-    fields = {"R": th.R, "Q": th.Q, "rho": th.rho, "generalization_error": th.generalization_error,
-              "mutual_information_per_weight": th.mutual_information_per_weight,
-              "entropy_change_per_weight": th.entropy_change_per_weight,
-              "conditional_entropy_change_per_weight": th.conditional_entropy_change_per_weight,
-              "heat_per_weight": th.heat_per_weight,
-              "medium_entropy_change_per_weight": th.medium_entropy_change_per_weight,
-              "work_per_weight": th.work_per_weight,
-              "energy_change_per_weight": th.energy_change_per_weight,
-              "margin_per_weight": th.margin, "efficiency": th.efficiency}
+    given = {"alpha": alpha, "nu": nu, "k": k, "temperature": temperature}
+    if t is not None:
+        given["t"] = t
+    axes, _ = grid_axes(given)
+    dims = tuple(name for name in given if name in axes)
+    others = [d for d in dims if d != "alpha"]
+    shape = tuple(axes[d].size for d in dims)
+    names = ("R", "Q", "rho", "generalization_error", "mutual_information_per_weight",
+             "entropy_change_per_weight", "conditional_entropy_change_per_weight",
+             "heat_per_weight", "medium_entropy_change_per_weight", "work_per_weight",
+             "energy_change_per_weight", "margin", "efficiency")
+    out = {name: np.empty(shape) for name in names}
+    codes = np.empty(shape, dtype=int)
+    bound = np.empty(shape, dtype=bool)
+    feedback = np.empty(shape, dtype=bool)
+    conv = None
+    lead = (slice(None),) if "alpha" in axes else ()
+    for combo in itertools.product(*(range(axes[d].size) for d in others)):
+        point = dict(given)
+        point.update({d: float(axes[d][i]) for d, i in zip(others, combo, strict=True)})
+        if "alpha" in axes:
+            point["alpha"] = axes["alpha"]
+        th = teacher_student_theory(point["alpha"], mode=mode, rule=rule, nu=point["nu"],
+                                    k=point["k"], temperature=point["temperature"],
+                                    t=point.get("t"), heat=heat)
+        conv = conv or dict(th.conventions)
+        at = lead + combo
+        for name in names:
+            out[name][at] = np.asarray(getattr(th, name), dtype=float)
+        codes[at] = np.asarray(th.status)
+        bound[at] = np.asarray(th.bound_satisfied, bool)
+        feedback[at] = np.asarray(th.feedback_uncorrected, bool)
+    fields = dict(out)
+    fields["margin_per_weight"] = fields.pop("margin")
     data = {}
-    for name, v in fields.items():
+    for name in SUMMARY_FIELDS:
         units, ln = SUMMARY_FIELDS[name]
-        arr = np.asarray(v, dtype=float)
-        data[name] = variable(dim, arr, units, ln, **({"allow_inf": 1} if np.isinf(arr).any() else {}))
-    codes = np.asarray(th.status)
-    status = np.vectorize(lambda c: EFFICIENCY_STATUS[int(c)], otypes=[str])(codes) if shape \
-        else EFFICIENCY_STATUS[int(codes)]
-    data["efficiency"][2]["status"] = ", ".join(dict.fromkeys(np.atleast_1d(status).tolist()))
-    data["bound_satisfied"] = variable(dim, np.asarray(th.bound_satisfied, bool), "1",
-                                       _FLAG_DOC["bound_satisfied"])
-    data["feedback_uncorrected"] = variable(dim, np.asarray(th.feedback_uncorrected, bool), "1",
-                                            _FLAG_DOC["feedback_uncorrected"])
-    data["efficiency_status"] = variable(dim, status, "1", _FLAG_DOC["efficiency_status"])
-    alphas = np.asarray(th.alpha, dtype=float)
-    coords = {"alpha": (dim, alphas, {"units": "1", "allow_inf": 1, "long_name": (
-        "online time (samples per weight)" if mode == "online" else "load P/N")})}
+        arr = fields[name]
+        data[name] = variable(dims, arr, units, ln, **({"allow_inf": 1} if np.isinf(arr).any() else {}))
+    status = (np.vectorize(lambda c: EFFICIENCY_STATUS[int(c)], otypes=[str])(codes) if shape
+              else EFFICIENCY_STATUS[int(codes)])
+    # the status is the variable efficiency_status, never a per-point attribute
+    data["bound_satisfied"] = variable(dims, bound, "1", _FLAG_DOC["bound_satisfied"])
+    data["feedback_uncorrected"] = variable(dims, feedback, "1", _FLAG_DOC["feedback_uncorrected"])
+    data["efficiency_status"] = variable(dims, status, "1", _FLAG_DOC["efficiency_status"])
+    alpha_ln = "online time (samples per weight)" if mode == "online" else "load P/N"
+    coords = {d: coordinate(d, axes[d], *(("1", alpha_ln) if d == "alpha" else _GRID_UNITS[d]),
+                            allow_inf=1) for d in dims}
+    if "alpha" not in axes:  # a single point still names its alpha
+        coords["alpha"] = variable((), float(np.asarray(alpha, dtype=float)), "1", alpha_ln,
+                                   allow_inf=1)
     summary = xr.Dataset(data, coords=coords)
-    T0 = float(temperature)
-    params = xr.Dataset({
-        "stiffness": variable((), float(k), "time_unit-1", "weight decay k"),
-        "learning_rate": variable((), float(nu), "1", "learning rate nu"),
-        "temperature": variable((), T0, "k_B T_unit", "bath temperature T (k_B = 1)"),
-        "time": variable((), math.inf if t is None else float(t), "time_unit",
-                         "batch learning time t (inf: fully relaxed; online: not used)", allow_inf=1),
-    })
+    param_spec = {"nu": ("learning_rate", "1", "learning rate nu"),
+                  "k": ("stiffness", "time_unit-1", "weight decay k"),
+                  "temperature": ("temperature", "k_B T_unit", "bath temperature T (k_B = 1)"),
+                  "t": ("time", "time_unit",
+                        "batch learning time t (inf: fully relaxed; online: not used)")}
+    pvars = {}
+    for name, (var, units, ln) in param_spec.items():
+        extra = {"allow_inf": 1} if name == "t" else {}
+        if name in axes:
+            if var != name:
+                pvars[var] = variable((name,), axes[name], units, ln, **extra)
+        else:
+            value = math.inf if (name == "t" and t is None) else float(np.asarray(given[name], dtype=float))
+            pvars[var] = variable((), value, units, ln, **extra)
+    params = xr.Dataset(pvars, coords={d: coords[d] for d in dims if d != "alpha"})
     heat_conv = conv.get("heat_convention", "kick_relaxation" if mode == "online" else "not_applicable")
+    alphas = np.atleast_1d(np.asarray(axes.get("alpha", alpha), dtype=float))
     config = dict(task="teacher_student", kind="theory", mode=mode, alpha=alphas.tolist(),
-                  rule=get_rule(rule).name, nu=float(nu), k=float(k), temperature=T0,
-                  t=None if t is None else float(t), heat=heat)
+                  rule=get_rule(rule).name, nu=_as_list(nu), k=_as_list(k),
+                  temperature=_as_list(temperature), t=None if t is None else _as_list(t),
+                  heat=heat, grid=list(dims))
+    T0 = float("nan") if "temperature" in axes else float(np.asarray(temperature, dtype=float))
     root = {**provenance(config=config, command=command if command is not None else " ".join(sys.argv)),
             **conventions_attrs(entropy_convention="annealed", heat_convention=heat_conv,
                                 temperature=T0),
@@ -520,13 +606,18 @@ def theory_teacher_student(alpha, *, mode: str = "online", rule="hebbian", nu: f
     return tree
 
 
+def _as_list(x):
+    return np.asarray(x, dtype=float).tolist()
+
+
 # --------------------------------------------------------------------------------- JSON
 
 
 def summary_dict(tree: xr.DataTree) -> dict:
     """The ``summary`` group as a flat dict (JSON schema of the CLI).
 
-    Length-1 ``time``/``point`` dimensions become scalars, longer ones lists; ``alpha`` (and ``t``
+    Length-1 dimensions become scalars, longer ones lists (nested, in the order of ``grid``, for
+    a theory grid of several swept parameters: ``grid`` maps each to its values); ``alpha`` (and ``t``
     for batch simulations) are included; ``status`` is the efficiency status (``efficiency_status``
     too); ``conventions`` names every convention. NaN stays NaN here (the CLI prints null).
     """
@@ -542,6 +633,8 @@ def summary_dict(tree: xr.DataTree) -> dict:
         return a.tolist()
 
     out = {"mode": tree.attrs["mode"], "rule": tree.attrs["rule"]}
+    if tree.attrs.get("simulation") != 1 and ds.dims and not squeeze:
+        out["grid"] = {str(d): ds[d].values.tolist() for d in ds["efficiency"].dims}
     for name in ("alpha", "t"):
         if name in ds.coords:
             out[name] = val(ds[name].values)

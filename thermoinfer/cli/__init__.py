@@ -64,7 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         print("thermoinfer: error: choose a command (see thermoinfer --help)", file=sys.stderr)
         return 2
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+        return status
+    except BrokenPipeError:  # the reader went away (`thermoinfer ... | head`): exit quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a command killed by the closed pipe
     except InputError as exc:
         print(f"thermoinfer {args.command}: error: {exc}", file=sys.stderr)
         return 2

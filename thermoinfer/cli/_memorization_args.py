@@ -6,7 +6,15 @@ import runpy
 from pathlib import Path
 
 from ..errors import InputError
-from ._common import parse_time
+from ._common import (
+    MAX_STEPS_HELP,
+    SEED_HELP,
+    parse_count,
+    parse_list,
+    parse_max_steps,
+    parse_seed,
+    parse_time,
+)
 
 UNITS_EPILOG = (
     "Units: k_B = 1 and mobility 1; T (bath temperature) sets the energy unit of heat and work; "
@@ -22,32 +30,47 @@ def add_physics_args(p, *, simulate: bool) -> None:
                         "(default hebbian)")
     p.add_argument("--rule-file", metavar="FILE.py",
                    help="Python file that registers user rules with thermoinfer.register_rule(...)")
-    p.add_argument("--alpha", type=float, default=0.5, help="load alpha = P/N (default 0.5)")
-    p.add_argument("--nu", type=float, default=1.0, help="learning rate nu (default 1)")
-    p.add_argument("--k", type=float, default=1.0, help="restoring constant k, 1/time (default 1)")
-    p.add_argument("--T", "--temperature", dest="temperature", type=float, default=1.0,
-                   help="bath temperature T, energy units with k_B = 1 (default 1)")
-    p.add_argument("--t", "--time", dest="time", type=parse_time, default=float("inf"),
-                   help="learning time t in units of 1/k; 'inf' = fully relaxed (default inf)")
+    if simulate:
+        num, times, lst = float, parse_time, ""
+    else:  # the theory takes comma lists: one grid dimension per swept parameter
+        num = parse_list
+        times = _parse_times
+        lst = "; a comma list such as 0.5,1,2 sweeps it (one grid dimension)"
+    p.add_argument("--alpha", type=num, default=0.5, help=f"load alpha = P/N (default 0.5){lst}")
+    p.add_argument("--nu", type=num, default=1.0, help=f"learning rate nu (default 1){lst}")
+    p.add_argument("--k", type=num, default=1.0,
+                   help=f"restoring constant k, 1/time (default 1){lst}")
+    p.add_argument("--T", "--temperature", dest="temperature", type=num, default=1.0,
+                   help=f"bath temperature T, energy units with k_B = 1 (default 1){lst}")
+    p.add_argument("--t", "--time", dest="time", type=times, default=float("inf"),
+                   help=f"learning time t in units of 1/k; 'inf' = fully relaxed (default inf){lst}")
     p.add_argument("--entropy", choices=("annealed", "quenched_gaussian", "exact_mixture"),
                    default="annealed", help="convention for Delta S(w) (default annealed)")
-    p.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
+    p.add_argument("--seed", type=parse_seed, default=0, help=SEED_HELP)
     if simulate:
-        p.add_argument("--N", dest="n_weights", type=int, default=200, help="number of weights N (default 200)")
+        p.add_argument("--N", dest="n_weights", type=parse_count, default=200,
+                       help="number of weights N (default 200)")
         p.add_argument("--dt", type=float, default=None,
                        help="time step (required for perceptron/adatron; e.g. 0.01)")
-        p.add_argument("--replicas", type=int, default=64, help="number of replicas (default 64)")
+        p.add_argument("--replicas", type=parse_count, default=64,
+                       help="number of replicas (default 64)")
         p.add_argument("--inputs", choices=("binary", "gaussian"), default="binary",
                        help="+-1 or Gaussian inputs (default binary)")
         p.add_argument("--data-protocol", choices=("per_replica", "shared"), default="per_replica",
                        help="one data set per replica or one shared (default per_replica)")
         p.add_argument("--method", choices=("auto", "exact_ou", "euler_maruyama"), default="auto",
                        help="integrator (default auto: exact OU for Hebbian)")
-        p.add_argument("--record-every", type=int, default=None,
+        p.add_argument("--record-every", type=parse_count, default=None,
                        help="store weight paths every this many steps (default: no paths)")
+        p.add_argument("--max-steps", type=parse_max_steps, default=10**7, help=MAX_STEPS_HELP)
     else:
-        p.add_argument("--N", dest="n_weights", type=int, default=None,
+        p.add_argument("--N", dest="n_weights", type=parse_count, default=None,
                        help="finite N, only for --entropy exact_mixture (Monte Carlo)")
+
+
+def _parse_times(text: str):
+    """``--t`` of the theory: a time >= 0, 'inf', or a comma list of them."""
+    return parse_list(text, allow_inf=True)
 
 
 def load_rule_file(path: str | None) -> None:

@@ -12,7 +12,18 @@ import shlex
 import sys
 
 from ..errors import InputError
-from ._common import add_output_options, parse_time, print_json
+from ._common import (
+    MAX_STEPS_HELP,
+    SEED_HELP,
+    add_output_options,
+    check_output,
+    parse_count,
+    parse_list,
+    parse_max_steps,
+    parse_seed,
+    parse_time,
+    print_json,
+)
 from ._memorization_args import load_rule_file
 
 __all__ = ["register_theory", "register_simulate", "parse_alphas"]
@@ -62,13 +73,17 @@ def _add_common(p, *, simulate: bool) -> None:
         p.add_argument("--alpha", type=parse_alphas, default=1.0,
                        help="online time(s) (online; 'inf' = steady state) or load(s) P/N (batch); "
                             "one number or a comma list, e.g. 0.5,1,2 (default 1)")
-    p.add_argument("--nu", type=float, default=1.0, help="learning rate nu (default 1)")
-    p.add_argument("--k", type=float, default=1.0, help="weight decay k, 1/time (default 1)")
-    p.add_argument("--T", "--temperature", dest="temperature", type=float, default=1.0,
-                   help="bath temperature T, energy units with k_B = 1 (default 1)")
-    p.add_argument("--t", "--time", dest="time", type=parse_time, default=None,
+    num = float if simulate else parse_list
+    lst = "" if simulate else "; a comma list sweeps it (one grid dimension)"
+    p.add_argument("--nu", type=num, default=1.0, help=f"learning rate nu (default 1){lst}")
+    p.add_argument("--k", type=num, default=1.0, help=f"weight decay k, 1/time (default 1){lst}")
+    p.add_argument("--T", "--temperature", dest="temperature", type=num, default=1.0,
+                   help=f"bath temperature T, energy units with k_B = 1 (default 1){lst}")
+    p.add_argument("--t", "--time", dest="time",
+                   type=parse_time if simulate else (lambda x: parse_list(x, allow_inf=True)),
+                   default=None,
                    help="batch only: learning time t in units of 1/k; 'inf' = fully relaxed "
-                        "(default inf)")
+                        f"(default inf){lst}")
     p.add_argument("--heat", default="kick_relaxation",
                    help="online heat convention: kick_relaxation (default) or continuous_force "
                         "(simulation only)")
@@ -78,7 +93,8 @@ def register_theory(tsub) -> None:
     """Add ``theory teacher-student`` to the ``theory`` task sub-parsers."""
     p = tsub.add_parser(
         "teacher-student", help="teacher-student learning, online and batch (NJP 2017)",
-        description="Thermodynamic-limit teacher-student learning (physics.md sections 4-5): "
+        description="Thermodynamic-limit teacher-student learning "
+                    "(docs/theory/teacher-student-and-online.md): "
                     "order parameters R, Q, rho, generalisation error, information I(T:w), entropy "
                     "change, heat and efficiency per weight; online from the order-parameter ODEs "
                     "(Hebbian: closed form), batch Hebbian in closed form.",
@@ -98,11 +114,11 @@ def register_simulate(tsub) -> None:
                     "efficiency and the bound flags, with standard errors over replicas (<name>_se).",
         epilog=UNITS_EPILOG, allow_abbrev=False)
     _add_common(p, simulate=True)
-    p.add_argument("--N", dest="n_weights", type=int, default=1000,
+    p.add_argument("--N", dest="n_weights", type=parse_count, default=1000,
                    help="number of weights N (default 1000)")
-    p.add_argument("--replicas", type=int, default=32,
+    p.add_argument("--replicas", type=parse_count, default=32,
                    help="independent students, each with its own teacher (default 32)")
-    p.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
+    p.add_argument("--seed", type=parse_seed, default=0, help=SEED_HELP)
     p.add_argument("--inputs", default="binary", help="binary (+-1, default) or gaussian inputs")
     p.add_argument("--teacher-prior", default="sphere",
                    help="sphere (|T|^2 = N, default) or gaussian teacher")
@@ -110,8 +126,9 @@ def register_simulate(tsub) -> None:
                    help="online only: further online times to record, e.g. 0.5,1 (<= --alpha)")
     p.add_argument("--dt", type=float, default=None,
                    help="batch only: Euler-Maruyama time step (required for perceptron/adatron)")
-    p.add_argument("--record-every", type=int, default=None,
+    p.add_argument("--record-every", type=parse_count, default=None,
                    help="batch only: record every this many time steps (default: final time)")
+    p.add_argument("--max-steps", type=parse_max_steps, default=10**7, help=MAX_STEPS_HELP)
     add_output_options(p)
     p.set_defaults(func=run_simulate)
 
@@ -121,6 +138,7 @@ def _command() -> str:
 
 
 def run_theory(args) -> int:
+    check_output(args)
     from ..data.io import write_netcdf
     from ..teacher_student import summary_dict, theory_teacher_student
 
@@ -132,6 +150,8 @@ def run_theory(args) -> int:
 
 
 def run_simulate(args) -> int:
+    check_output(args)
+    _precheck_job(args)
     from rich.console import Console
 
     from ..data.io import write_netcdf
@@ -151,8 +171,30 @@ def run_simulate(args) -> int:
             t=(math.inf if args.time is None else args.time) if args.mode == "batch" else None,
             dt=args.dt, heat=args.heat, n_replicas=args.replicas, inputs=args.inputs,
             teacher_prior=args.teacher_prior, record_alphas=rec, record_every=args.record_every,
-            command=_command())
+            command=_command(), max_steps=args.max_steps)
     return _finish(args, tree, summary_dict(tree), "simulate teacher-student", write_netcdf)
+
+
+def _precheck_job(args) -> None:
+    """The library's job-size check before JAX is imported (fast refusal of oversized runs)."""
+    from .._jobsize import check_batch_job, check_job
+
+    a, n, r = args.alpha, args.n_weights, args.replicas
+    if not (math.isfinite(a) and a > 0):
+        return  # the library names the bad value
+    if args.mode == "online":
+        check_job(what="simulate teacher-student (online)", steps=a * n, replicas=r,
+                  n_weights=n, memory=8.0 * 16 * r * n, max_steps=args.max_steps,
+                  steps_text=f"alpha*N = {a:g}*{n} samples, one update each")
+    elif args.mode == "batch" and args.rule in ("hebbian", "perceptron", "adatron") \
+            and not args.rule_file:
+        t = math.inf if args.time is None else args.time
+        dt = args.dt
+        if dt is not None and not (math.isfinite(dt) and dt > 0):
+            return
+        check_batch_job(what="simulate teacher-student (batch)", exact=args.rule == "hebbian",
+                        t=t, dt=dt, record_every=args.record_every, N=n, P=max(1, round(a * n)),
+                        R=r, shared=False, max_steps=args.max_steps)
 
 
 def _finish(args, tree, out, title, write_netcdf) -> int:
@@ -181,19 +223,28 @@ def _print_table(title, out, tree) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from .theory import print_grid_table, units_of
+
+    ds = tree["summary"].to_dataset()
+    if tree.attrs.get("simulation") != 1 and ds.dims:
+        print_grid_table(f"thermoinfer {title} ({tree.attrs['mode']}, rule {tree.attrs['rule']}, "
+                         f"heat {tree.attrs['heat_convention']}; one row per grid point)", ds,
+                         ("R", "Q", "generalization_error", "mutual_information_per_weight",
+                          "heat_per_weight", "efficiency", "efficiency_status"))
+        return
+
     table = Table(title=f"thermoinfer {title} ({tree.attrs['mode']}, rule {tree.attrs['rule']}, "
                         f"heat {tree.attrs['heat_convention']})")
     table.add_column("quantity")
     table.add_column("value", justify="right")
     table.add_column("± SE", justify="right")
     table.add_column("units")
-    ds = tree["summary"].to_dataset()
     for name in ("alpha", "t"):
         if name in out:
-            table.add_row(name, _fmt(out[name]), "", ds[name].attrs.get("units", "") if name in ds else "")
+            table.add_row(name, _fmt(out[name]), "", units_of(ds[name]) if name in ds else "")
     for name, var in ds.data_vars.items():
         if name.endswith("_se"):
             continue
         se = out.get(f"{name}_se")
-        table.add_row(name, _fmt(out[name]), "" if se is None else _fmt(se), var.attrs.get("units", ""))
+        table.add_row(name, _fmt(out[name]), "" if se is None else _fmt(se), units_of(var))
     Console().print(table)

@@ -2,7 +2,7 @@
 
 ``thermoinfer ep linear --drift '[[-1, -0.5], [0.5, -1]]' --diffusion 1 --dt 0.1 [--json]``
 prints the steady covariance, the steady entropy-production rate and the exact KL rate of the
-sampled process of the linear OU system dx = A x dt + sqrt(2 D) dW (physics.md §9).
+sampled process of the linear OU system dx = A x dt + sqrt(2 D) dW (docs/theory/linear-ou.md).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from ..errors import InputError
-from ._common import print_json
+from ._common import add_output_options, check_output, print_json
 
 __all__ = ["register", "run", "run_linear"]
 
@@ -48,7 +48,7 @@ def register(subparsers) -> None:
             "Steady covariance C (A C + C A^T + 2 D = 0), steady entropy-production rate\n"
             "sigma = tr(A^T D^-1 A C) - tr(C^-1 D), and the exact KL rate between the forward and\n"
             "time-reversed stationary process sampled at interval dt (<= sigma, -> sigma as\n"
-            "dt -> 0) of dx = A x dt + sqrt(2 D) dW (physics.md section 9).\n\n"
+            "dt -> 0) of dx = A x dt + sqrt(2 D) dW (docs/theory/linear-ou.md, eq. (85)-(90)).\n\n"
             + _UNITS_TEXT
         ),
         epilog=(
@@ -65,7 +65,7 @@ def register(subparsers) -> None:
     lin.add_argument("--dt", default=None, metavar="DT",
                      help="sampling interval (time units) for the KL rate; omitted: kl_rate_at_dt "
                           "is null")
-    lin.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_output_options(lin)
     lin.set_defaults(func=run_linear)
     p.set_defaults(func=run, _ep_parser=p)
 
@@ -83,9 +83,12 @@ def _parse_matrix(option: str, text: str, *, allow_vector: bool):
         raise InputError(
             f"{option} must be a JSON number or list, e.g. '[[-1, 0], [1, -1]]', got {text!r}."
         ) from None
+    if _has_non_number(value):
+        raise InputError(f"{option} must contain numbers only (no true/false, strings or null), "
+                         f"got {text!r}.")
     try:
         arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InputError(
             f"{option} must be a rectangular JSON array of numbers, got {text!r}."
         ) from None
@@ -96,6 +99,12 @@ def _parse_matrix(option: str, text: str, *, allow_vector: bool):
     if not np.all(np.isfinite(arr)):
         raise InputError(f"{option} must contain finite numbers only, got {text!r}.")
     return arr
+
+
+def _has_non_number(value) -> bool:
+    if isinstance(value, list):
+        return any(_has_non_number(v) for v in value)
+    return isinstance(value, bool) or not isinstance(value, (int, float))
 
 
 def _parse_dt(text):
@@ -112,6 +121,7 @@ def _parse_dt(text):
 
 def run_linear(args) -> int:
     """Compute and print the entropy production of a linear OU system."""
+    check_output(args)
     from ..thermo.linear_system import linear_system_ep
 
     A = _parse_matrix("--drift", args.drift, allow_vector=False)
@@ -156,9 +166,15 @@ def run_linear(args) -> int:
         },
         "conventions": _CONVENTIONS,
     }
+    if args.output:
+        from ..data.io import write_netcdf
+
+        write_netcdf(_tree(A, Dm, dt, res, sigma, kl), args.output)
     if args.json:
         print_json(out)
         return 0
+    if args.output:
+        print(f"wrote {args.output}")
     with np.printoptions(precision=6, suppress=False):
         print(f"linear OU system dx = A x dt + sqrt(2D) dW, d = {d}")
         print(f"entropy production rate sigma = {sigma:.10g} nats per unit time")
@@ -173,3 +189,43 @@ def run_linear(args) -> int:
             print("  " + "  ".join(f"{v: .8g}" for v in row))
         print("conventions: " + ", ".join(f"{k}={v}" for k, v in _CONVENTIONS.items()))
     return 0
+
+
+def _tree(A, D, dt, res, sigma, kl):
+    """The result as a DataTree: group ``linear_system`` (drift, diffusion, steady covariance,
+    rates), provenance and conventions on the root."""
+    import shlex
+    import sys
+
+    import xarray as xr
+
+    from ..data.schema import conventions_attrs, index, provenance, variable
+
+    d = A.shape[0]
+    config = {"system": "linear_ou", "drift": A.tolist(), "diffusion": D.tolist(), "dt": dt}
+    root = {**provenance(config=config, command=shlex.join(["thermoinfer", *sys.argv[1:]])),
+            **conventions_attrs(path_weights="exact_ou"),
+            "time_reversal": _CONVENTIONS["time_reversal"],
+            "title": "thermoinfer entropy production of a linear OU system"}
+    mat = ("component", "component_j")
+    ds = xr.Dataset(
+        {
+            "drift": variable(mat, A, "time_unit-1", "drift matrix A of dx = A x dt + sqrt(2D) dW"),
+            "diffusion": variable(mat, D, "length_unit2 time_unit-1",
+                                  "diffusion matrix D (mobility x temperature)"),
+            "steady_covariance": variable(mat, np.asarray(res.steady_covariance) + 0.0,
+                                          "length_unit2", "steady covariance C, A C + C A^T + 2 D = 0"),
+            "entropy_production_rate": variable((), sigma, "nat time_unit-1",
+                                                "steady entropy-production rate sigma"),
+            "kl_rate_at_dt": variable((), np.nan if kl is None else kl, "nat time_unit-1",
+                                      "KL rate of forward vs time-reversed paths sampled at dt "
+                                      "(NaN: no dt given)"),
+            "dt": variable((), np.nan if dt is None else dt, "time_unit",
+                           "sampling interval of the KL rate (NaN: none given)"),
+        },
+        coords={"component": index("component", d, "component of x"),
+                "component_j": index("component_j", d, "second matrix index")},
+    )
+    tree = xr.DataTree(xr.Dataset(attrs=root))
+    tree["linear_system"] = ds
+    return tree

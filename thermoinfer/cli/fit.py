@@ -19,7 +19,11 @@ import sys
 import warnings
 
 from ..errors import InputError
+from ..progress import wants_progress
 from ._common import print_json
+
+#: fewest SVI guide draws (the inference layer's limit, repeated here so --help needs no JAX)
+SVI_MIN_DRAWS = 100
 
 __all__ = ["register", "run"]
 
@@ -51,6 +55,17 @@ def _nonneg_int(text):
         raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
     if v < 0:
         raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return v
+
+
+def _seed(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**63 - 1], got {text!r}") \
+            from None
+    if not 0 <= v < 2**63:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**63 - 1], got {text!r}")
     return v
 
 
@@ -102,7 +117,8 @@ def register(subparsers) -> None:
                    help="draws per chain kept after warmup, or SVI guide draws (default 1000)")
     p.add_argument("--warmup", type=_nonneg_int, default=1000,
                    help="NUTS warmup steps per chain (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="PRNG seed, an integer in [0, 2**63 - 1] (default 0)")
     p.add_argument("--ci-prob", type=float, default=0.94,
                    help="probability of the equal-tailed credible intervals (default 0.94)")
     p.add_argument("--T", "--temperature", dest="temperature", type=_temperature, default=None,
@@ -182,6 +198,17 @@ def run(args) -> int:
         raise InputError("give the DATA file to fit (netCDF or CSV), or --list-models.")
     if not 0 < args.ci_prob < 1:
         raise InputError(f"--ci-prob must be in (0, 1), got {args.ci_prob!r}.")
+    if args.method == "svi" and args.draws < SVI_MIN_DRAWS:
+        raise InputError(f"--draws must be >= {SVI_MIN_DRAWS} with --method svi, got "
+                         f"{args.draws}: the Pareto k-hat check of the guide needs that many "
+                         "importance draws (default 1000).")
+    if not args.time_units.strip():
+        raise InputError("--time-units must name the units of the time column (e.g. s, ms, or "
+                         "the default time_unit), got ''.")
+    if args.output:  # before any work: a result is never computed only to be lost
+        from ..data.io import check_output_path
+
+        check_output_path(args.output, option="-o")
     if args.method == "nuts":
         _host_devices(args.chains)
     if args.rule_file:
@@ -195,7 +222,7 @@ def run(args) -> int:
 
     module = load_model(args.model)
     data = read_observations(args.data, module, time_units=args.time_units)  # exit 2 if bad
-    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    progress = wants_progress(args.progress)
     command = shlex.join(["thermoinfer", *sys.argv[1:]]) if sys.argv[1:2] == ["fit"] else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PoorDiagnosticsWarning)

@@ -18,7 +18,7 @@ variable / coordinate    dims                            meaning
 ``readout_noise``        scalar (optional)               ``neuron-readout``: known read-out noise sd
 ``temperature``          scalar or root attr (optional)  a known bath temperature $T$ (energy units,
                                                          $k_B = 1$); absent or ``"inferred"``: only
-                                                         $D = \mu T$ is identifiable (physics.md §0.5)
+                                                         $D = \mu T$ is identifiable (docs/theory/units.md)
 ======================  ==============================  ============================================
 
 All replicas share one time grid. A ``(time, weight|component)`` array is read as one replica.
@@ -43,13 +43,15 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from ..errors import InputError
-from .io import write_netcdf
+from ..errors import InputError, check_choice, check_int, check_numeric, check_positive, check_seed
+from .io import CSV_SUFFIXES, NETCDF_SUFFIXES, atomic_write, check_output_path, write_netcdf
+from .schema import check_units
 
 __all__ = [
     "MIN_TIME_POINTS",
@@ -75,8 +77,14 @@ MODEL_REQUIREMENTS: dict[str, dict] = {
 }
 
 _TRAJECTORY_DIMS = ("weight", "component")
-_CSV_SUFFIXES = (".csv", ".txt", ".tsv")
-_NC_SUFFIXES = (".nc", ".nc4", ".netcdf", ".cdf", ".h5")
+_CSV_SUFFIXES = CSV_SUFFIXES
+_NC_SUFFIXES = NETCDF_SUFFIXES
+
+#: largest accepted magnitude of observed values and times: beyond it the squared increments,
+#: variances and drift products a model evaluates overflow float64 (|x|^2 ~ 1e200 summed over
+#: many points still fits; 1e300 does not), and below its inverse (for nonzero data) they
+#: underflow. Rescale such data into other units.
+MAX_MAGNITUDE = 1e100
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,6 +151,10 @@ def _check_time(ds: xr.Dataset, source: str) -> np.ndarray:
     if t.ndim != 1 or t.dims != ("time",):
         raise InputError(f"{source}: 'time' must be one-dimensional along dim 'time', got dims "
                          f"{t.dims}.")
+    if t.dtype.kind in "Mm":
+        raise InputError(f"{source}: 'time' is a date/time axis ({t.dtype}); convert it first "
+                         "with thermoinfer.data.observations.elapsed_seconds(ds) (seconds since "
+                         "the first frame).")
     try:
         times = np.asarray(t.values, dtype=float)
     except (TypeError, ValueError):
@@ -163,6 +175,47 @@ def _check_time(ds: xr.Dataset, source: str) -> np.ndarray:
                          f"{i + 1}: time[{i}] = {float(times[i])!r}, time[{i + 1}] = {float(times[i + 1])!r}. "
                          "Sort the rows by time and drop duplicate times.")
     return times
+
+
+def elapsed_seconds(ds: xr.Dataset) -> xr.Dataset:
+    """Replace a CF date/time ``time`` axis (decoded by xarray as ``datetime64``, e.g. from
+    ``units = "seconds since 2020-01-01"``, or ``timedelta64``) by the seconds elapsed since the
+    first frame, float64 with ``units = "s"`` and the first frame's date as attr
+    ``time_origin``. Other datasets are returned unchanged."""
+    if "time" not in ds.variables or ds["time"].dtype.kind not in "Mm":
+        return ds
+    t = ds["time"]
+    vals = t.values
+    if vals.size == 0:
+        return ds
+    if t.dtype.kind == "M":
+        if np.isnat(vals).any():
+            raise InputError("observations: 'time' has missing dates (NaT); every frame needs a "
+                             "time.")
+        sec = (vals - vals[0]) / np.timedelta64(1, "ns") * 1e-9
+        attrs = {"units": "s", "long_name": "time since the first frame",
+                 "time_origin": str(np.datetime_as_string(vals[0], unit="auto"))}
+    else:
+        sec = vals / np.timedelta64(1, "ns") * 1e-9
+        attrs = {"units": "s", "long_name": "observation time"}
+    return ds.assign_coords(time=("time", np.asarray(sec, dtype=float), attrs))
+
+
+def _check_magnitude(name: str, values: np.ndarray, source: str, fix: str) -> None:
+    """Refuse finite values whose scale makes the model's arithmetic overflow or underflow."""
+    finite = np.abs(values[np.isfinite(values)])
+    if finite.size == 0:
+        return
+    big = float(finite.max())
+    nonzero = finite[finite > 0]
+    if big > MAX_MAGNITUDE:
+        raise InputError(f"{source}: {name} reaches {big:.3g} in magnitude; above "
+                         f"{MAX_MAGNITUDE:.0e} the squared increments and variances of the "
+                         f"model overflow float64 (so no initial parameters can be found). {fix}")
+    if nonzero.size and float(nonzero.max()) < 1.0 / MAX_MAGNITUDE:
+        raise InputError(f"{source}: {name} are all below {1.0 / MAX_MAGNITUDE:.0e} in "
+                         f"magnitude ({float(nonzero.max()):.3g} at most); their squares "
+                         f"underflow float64. {fix}")
 
 
 def validate_observations(ds, model=None, *, source: str = "observations") -> xr.Dataset:
@@ -209,6 +262,7 @@ def validate_observations(ds, model=None, *, source: str = "observations") -> xr
         raise InputError(f"{source} must be an xarray.Dataset (or a file path), got "
                          f"{type(ds).__name__}.")
     want_dim, required, label = _requirements(model)
+    ds = elapsed_seconds(ds)
     if "observations" not in ds.data_vars:
         raise InputError(f"{source}: no variable 'observations'; the trajectories must be the "
                          "variable 'observations' with dims (replica, time, weight|component).")
@@ -234,6 +288,11 @@ def validate_observations(ds, model=None, *, source: str = "observations") -> xr
     _check_finite("observations", obs, values, source,
                   "remove those points or replicas (all replicas share one time grid) before "
                   "fitting.")
+    _check_magnitude("the observed values", values, source,
+                     "Rescale the data (express them in other units, e.g. divide by 1e100, and "
+                     "give those units).")
+    _check_magnitude("the observation times", times, source,
+                     "Express the times in other units (e.g. --time-units ms for times in ms).")
     out = ds.copy()
     out["observations"] = obs.copy(data=values)
     out = out.assign_coords(time=("time", times, dict(ds["time"].attrs)))
@@ -338,6 +397,49 @@ def _check_temperature(ds, source):
 # readers
 
 
+_NUMBER = re.compile(r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)",
+                     re.IGNORECASE)
+_BOOLEAN = {"true", "false", "t", "f", "yes", "no"}
+
+
+def _csv_rows(path: Path, sep: str, source: str):
+    """``(header, data rows, line numbers)`` of a CSV file; ``#`` lines and blank lines skipped."""
+    import csv
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source}: cannot parse as CSV: not UTF-8 text ({exc.reason} at byte "
+                         f"{exc.start}).") from None
+    lines = [(i + 1, line) for i, line in enumerate(text.splitlines())
+             if line.strip() and not line.lstrip().startswith("#")]
+    if not lines:
+        raise InputError(f"{source}: the file is empty; expected a header line with a 'time' "
+                         "column and one column per component.")
+    try:
+        parsed = list(csv.reader([line for _, line in lines], delimiter=sep,
+                                 skipinitialspace=True, strict=True))
+    except csv.Error as exc:
+        raise InputError(f"{source}: cannot parse as CSV: {exc}") from None
+    return parsed[0], parsed[1:], [n for n, _ in lines[1:]]
+
+
+def _cell(text: str, col: str, r: int, line: int, source: str) -> float:
+    """One numeric cell: a decimal number, inf or nan (an empty cell is NaN, reported later
+    with its place); booleans and anything else are refused."""
+    t = text.strip()
+    if not t:
+        return math.nan
+    if t.lower() in _BOOLEAN:
+        raise InputError(f"{source}: column {col!r}, data row {r + 1}: {t!r} is a boolean, not "
+                         f"a number (line {line}); give numeric values (e.g. 0 and 1) if that "
+                         "is what it measures.")
+    if not _NUMBER.fullmatch(t):
+        raise InputError(f"{source}: column {col!r}, data row {r + 1}: {t!r} is not a number "
+                         f"(line {line}).")
+    return float(t)
+
+
 def read_trajectories_csv(path, *, time_units: str = "time_unit", units: str | None = None,
                           dim: str = "component") -> xr.Dataset:
     """Read trajectories from a CSV file into an observation dataset (not yet validated).
@@ -363,54 +465,65 @@ def read_trajectories_csv(path, *, time_units: str = "time_unit", units: str | N
         ``observations (replica, time, component)`` with the column names as ``component``
         labels and the replica labels as ``replica`` coordinate.
     """
-    import pandas as pd
-
     path = Path(path)
     source = str(path)
+    time_units = check_units("time_units", time_units)
+    if units is not None:
+        units = check_units("units", units)
     if not path.is_file():
         raise InputError(f"no such file: {source!r}.")
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
-    try:
-        frame = pd.read_csv(path, sep=sep, comment="#", skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{source}: the file is empty; expected a header line with a 'time' "
-                         "column and one column per component.") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{source}: cannot parse as CSV: {first}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if "time" not in frame.columns:
+    header, rows_text, line_numbers = _csv_rows(path, sep, source)
+    names = [c.strip() for c in header]
+    if any(not n for n in names):
+        i = names.index("")
+        raise InputError(f"{source}: column {i + 1} of the header has no name; every column needs "
+                         "one (a 'time' column and one column per component).")
+    seen = {}
+    for i, n in enumerate(names):
+        if n in seen:
+            raise InputError(f"{source}: duplicate column name {n!r} (columns {seen[n] + 1} and "
+                             f"{i + 1}); every column needs its own name.")
+        seen[n] = i
+    if "time" not in names:
         raise InputError(f"{source}: no 'time' column; the header must name a 'time' column and "
-                         f"one column per component, got columns {list(frame.columns)}.")
-    if len(set(frame.columns)) != len(frame.columns):
-        raise InputError(f"{source}: duplicate column names in {list(frame.columns)}.")
-    components = [c for c in frame.columns if c not in ("time", "replica")]
+                         f"one column per component, got columns {names}.")
+    components = [c for c in names if c not in ("time", "replica")]
     if not components:
         raise InputError(f"{source}: no trajectory columns; besides 'time' (and 'replica') give "
                          "one numeric column per component.")
-    if frame.shape[0] == 0:
+    if not rows_text:
         raise InputError(f"{source}: too few points: the file has a header but no data rows.")
+    for r, (row, line) in enumerate(zip(rows_text, line_numbers, strict=True)):
+        if len(row) != len(names):
+            extra = "more" if len(row) > len(names) else "fewer"
+            raise InputError(f"{source}: line {line} (data row {r + 1}) has {len(row)} fields, "
+                             f"{extra} than the {len(names)} columns of the header {names}; "
+                             "every row needs exactly one value per column (a trailing "
+                             "separator adds an empty field).")
     numeric = {}
     for col in ["time", *components]:
-        raw = frame[col]
-        values = pd.to_numeric(raw, errors="coerce")
-        bad = values.isna() & raw.notna() & (raw.astype(str).str.strip().str.lower() != "nan")
-        if bad.any():
-            i = int(np.argmax(bad.to_numpy()))
-            raise InputError(f"{source}: column {col!r}, data row {i + 1}: {raw.iloc[i]!r} is not "
-                             "a number.")
-        numeric[col] = values.to_numpy(dtype=float)
-    if "replica" in frame.columns:
-        labels = frame["replica"]
-        if labels.isna().any():
-            i = int(np.argmax(labels.isna().to_numpy()))
+        j = names.index(col)
+        numeric[col] = np.array([_cell(row[j], col, r, line, source)
+                                 for r, (row, line) in enumerate(zip(rows_text, line_numbers,
+                                                                      strict=True))])
+    if "replica" in names:
+        j = names.index("replica")
+        labels = [row[j].strip() for row in rows_text]
+        if any(not lab for lab in labels):
+            i = labels.index("")
             raise InputError(f"{source}: column 'replica', data row {i + 1} is empty; give every "
                              "row its replica label.")
-        keys = list(dict.fromkeys(labels.tolist()))
-        rows = [np.flatnonzero((labels == key).to_numpy()) for key in keys]
+        keys = list(dict.fromkeys(labels))
+        lab = np.asarray(labels)
+        rows = [np.flatnonzero(lab == key) for key in keys]
+        try:  # integer labels stay integers
+            keys = [int(k) for k in keys]
+        except ValueError:
+            pass
     else:
         keys = [0]
-        rows = [np.arange(frame.shape[0])]
+        rows = [np.arange(len(rows_text))]
     times = numeric["time"][rows[0]]
     for key, r in zip(keys, rows, strict=True):
         t = numeric["time"][r]
@@ -426,6 +539,8 @@ def read_trajectories_csv(path, *, time_units: str = "time_unit", units: str | N
     replica = np.asarray(keys)
     if replica.dtype.kind not in "iu":
         replica = np.asarray([str(k) for k in keys])
+    elif replica.min() >= -(2**31) and replica.max() < 2**31:
+        replica = replica.astype(np.int32)  # CF 1.8 has no 64-bit integers
     obs_attrs = {"long_name": "observed trajectories"}
     if units is not None:
         obs_attrs["units"] = units
@@ -457,6 +572,11 @@ def read_observations(path, model=None, *, time_units: str = "time_unit",
     xarray.Dataset
         The validated, normalised observation dataset.
     """
+    time_units = check_units("time_units", time_units)
+    if units is not None:
+        units = check_units("units", units)
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError(f"path must be a file path, got {type(path).__name__}.")
     path = Path(path)
     source = str(path)
     if not path.is_file():
@@ -523,8 +643,12 @@ def make_observations(observations, times, *, dim: str = "component", components
     >>> dict(ds.sizes)
     {'replica': 1, 'time': 4, 'component': 2}
     """
-    if dim not in _TRAJECTORY_DIMS:
-        raise InputError(f"dim must be 'component' or 'weight', got {dim!r}.")
+    check_choice("dim", dim, _TRAJECTORY_DIMS)
+    time_units = check_units("time_units", time_units)
+    if units is not None:
+        units = check_units("units", units)
+    check_numeric("observations", observations)
+    check_numeric("times", times)
     values = np.asarray(observations, dtype=float)
     if values.ndim == 2:
         values = values[None]
@@ -538,7 +662,7 @@ def make_observations(observations, times, *, dim: str = "component", components
     obs_attrs = {"long_name": "observed trajectories"}
     if units is not None:
         obs_attrs["units"] = units
-    coords = {"replica": np.arange(values.shape[0]),
+    coords = {"replica": np.arange(values.shape[0], dtype=np.int32),
               "time": ("time", times, {"units": time_units, "long_name": "observation time"})}
     if components is not None:
         coords[dim] = np.asarray(components)
@@ -553,10 +677,11 @@ def make_observations(observations, times, *, dim: str = "component", components
         data["probes"] = (("component", "weight"), np.asarray(probes, dtype=float),
                           {"units": "1", "long_name": "probe inputs of the read-outs"})
     if readout_noise is not None:
-        data["readout_noise"] = ((), float(readout_noise),
+        data["readout_noise"] = ((), check_positive("readout_noise", readout_noise),
                                  {"units": units or "1", "long_name": "read-out noise sd"})
     if temperature is not None:
-        data["temperature"] = ((), float(temperature),
+        data["temperature"] = ((), check_positive("temperature", temperature,
+                                                  "The known bath temperature, energy units."),
                                {"units": "k_B T_unit", "long_name": "known bath temperature T"})
     ds = xr.Dataset(data, coords=coords, attrs=dict(attrs or {}))
     return validate_observations(ds, source="make_observations")
@@ -575,24 +700,37 @@ def write_trajectories_csv(ds: xr.Dataset, path) -> Path:
         raise InputError(f"component labels {names} clash with the columns 'time'/'replica'.")
     replicas = obs["replica"].values if "replica" in obs.coords else range(obs.shape[0])
     times = ds["time"].values
-    path = Path(path)
-    lines = [",".join(["replica", "time", *names])]
+    path = check_output_path(path, suffixes=CSV_SUFFIXES, option="path", what="CSV")
+    sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    bad = [n for n in [*names, *(str(r) for r in replicas)] if sep in n or '"' in n or "\n" in n]
+    if bad:
+        raise InputError(f"labels {bad} contain the separator {sep!r}, a quote or a newline; "
+                         "rename them before writing CSV.")
+    lines = [sep.join(["replica", "time", *names])]
     for r, label in enumerate(replicas):
         for i, t in enumerate(times):
             row = [str(label.item() if isinstance(label, np.generic) else label), repr(float(t))]
             row += [repr(float(v)) for v in obs.values[r, i]]
-            lines.append(",".join(row))
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, path)
-    return path
+            lines.append(sep.join(row))
+    text = "\n".join(lines) + "\n"
+
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+    return atomic_write(path, write, option="path", suffixes=CSV_SUFFIXES, what="CSV")
 
 
 def write_observations(ds: xr.Dataset, path) -> Path:
-    """Write an observation dataset to netCDF (atomic, netcdf4 engine) or, for ``.csv``, as CSV."""
-    path = Path(path)
-    if path.suffix.lower() in _CSV_SUFFIXES:
+    """Write an observation dataset: netCDF (atomic, netcdf4 engine) for a name ending in
+    ``.nc`` (``.nc4``, ``.netcdf``, ``.cdf``, ``.h5``), CSV for ``.csv``/``.txt`` (``.tsv``: tab
+    separated); any other ending is refused (never netCDF under a CSV name or the reverse)."""
+    path = Path(path) if isinstance(path, (str, os.PathLike)) else path
+    suffix = path.suffix.lower() if isinstance(path, Path) else ""
+    if suffix in _CSV_SUFFIXES:
         return write_trajectories_csv(ds, path)
+    check_output_path(path, suffixes=_NC_SUFFIXES + _CSV_SUFFIXES, option="path",
+                      what="netCDF or CSV")
     ds = validate_observations(ds, source="write_observations")
     return write_netcdf(xr.DataTree(ds), path)
 
@@ -637,13 +775,25 @@ def simulate_linear_ou(drift, diffusion, times, *, n_replicas: int = 1, seed: in
     from ..paths import affine_transition
     from ..thermo.linear_system import steady_covariance
 
+    seed = check_seed("seed", seed)
+    n_replicas = check_int("n_replicas", n_replicas, minimum=1)
+    check_numeric("drift", drift)
+    check_numeric("diffusion", diffusion)
+    check_numeric("times", times)
     A = np.asarray(drift, dtype=float)
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
+        raise InputError(f"drift must be a square (d, d) matrix, got shape {A.shape}.")
     d = A.shape[0]
     D = np.asarray(diffusion, dtype=float)
     D = D * np.eye(d) if D.ndim == 0 else D
     times = np.asarray(times, dtype=float)
     if times.ndim != 1 or times.shape[0] < 2 or not np.all(np.diff(times) > 0):
         raise InputError("times must be a strictly increasing 1-d array of at least 2 times.")
+    from .._jobsize import check_job
+
+    check_job(what="simulate_linear_ou", steps=float(times.shape[0]), replicas=n_replicas,
+              n_weights=d, memory=8.0 * 3 * n_replicas * times.shape[0] * d, max_steps=None,
+              steps_text="observation times")
     rng = np.random.default_rng(seed)
     with jax.enable_x64(True):
         if initial is None:
@@ -706,7 +856,8 @@ def simulate_neuron(seed: int, n_weights: int, alpha: float, *, stiffness: float
     from ..dynamics import NeuronParams, simulate
     from ..tasks import memorization_data
 
-    key = jax.random.key(int(seed))
+    seed = check_seed("seed", seed)
+    key = jax.random.key(seed)
     k_data, k_sim = jax.random.split(key)
     data = memorization_data(k_data, n_weights, alpha, data_protocol="shared")
     params = NeuronParams(stiffness, learning_rate, temperature)

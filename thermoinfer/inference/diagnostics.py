@@ -106,6 +106,8 @@ def pareto_khat(log_weights) -> float:
     from arviz_stats.base import array_stats
 
     lw = np.asarray(log_weights, dtype=float).ravel()
+    if lw.size < 25:  # PSIS needs at least 5 tail draws: not estimable
+        return float("nan")
     with _quiet():
         _, khat = array_stats.psislw(lw, r_eff=1.0, axis=-1)
     return float(khat)

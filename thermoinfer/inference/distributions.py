@@ -21,7 +21,7 @@ Every density is evaluated by :mod:`thermoinfer.paths` (looked up at call time, 
 path density has one source of truth); the stochastic-calculus convention is the attribute
 ``calculus``: ``"exact"`` (exact transition density of the continuous-time process, no
 discretisation) or ``"ito_pre_point"`` (Euler–Maruyama kernel on the observation grid,
-physics.md §8.3).
+docs/theory/paths-and-entropy-production.md, eq. (82)).
 
 !!! note "float64"
     numpyro code around these densities runs in the global JAX precision. Sample and evaluate
@@ -160,7 +160,7 @@ class LearningNeuronTransitions(dist.Distribution):
     \boldsymbol f = \frac{\nu}{\sqrt N}\sum_\mu\sigma_T^\mu F(A^\mu,\sigma_T^\mu)\boldsymbol\xi^\mu,\qquad
     \langle\zeta_n(t)\zeta_m(t')\rangle = 2T\delta_{nm}\delta(t-t')$$
 
-    (physics.md §1.2). The value is the weights at ``times[1:]``, shape ``(..., K, N)``, given
+    (docs/theory/model.md, eq. (8)–(9)). The value is the weights at ``times[1:]``, shape ``(..., K, N)``, given
     ``initial`` = the weights at ``times[0]``. :meth:`log_prob` returns the ``K`` transition
     log-densities (nats), shape ``batch_shape = initial.shape[:-1] + (K,)``:
 
@@ -173,7 +173,7 @@ class LearningNeuronTransitions(dist.Distribution):
 
     :meth:`sample` runs the project simulator (:mod:`thermoinfer.dynamics`, one exact OU or
     Euler–Maruyama step per observation interval), so its law is the one :meth:`log_prob`
-    weighs. Under $D = \mu T$ with $\mu = 1$ (physics.md §0.5) ``temperature`` is the diffusion
+    weighs. Under $D = \mu T$ with $\mu = 1$ (docs/theory/units.md, eq. (4)–(5)) ``temperature`` is the diffusion
     constant; pass the inferred $D$ when $T$ is unknown.
 
     Parameters
@@ -355,7 +355,7 @@ class LinearOUTransitions(dist.Distribution):
     p(\boldsymbol x_{i+1}\mid\boldsymbol x_i) = \mathcal N\big(\Phi_i\boldsymbol x_i + \boldsymbol c_i,\ \Sigma_{\Delta_i}\big)$$
 
     with $\Phi$, $\boldsymbol c$, $\Sigma_\Delta$ from :func:`thermoinfer.paths.affine_transition`
-    (physics.md §9). :meth:`log_prob` is :func:`thermoinfer.paths.linear_transition_log_prob`,
+    (docs/theory/linear-ou.md, eq. (91)). :meth:`log_prob` is :func:`thermoinfer.paths.linear_transition_log_prob`,
     one term per transition (``calculus="exact"``); :meth:`sample` draws from the same exact
     kernel.
 

@@ -23,20 +23,23 @@ an ``xarray.DataTree`` with the ArviZ groups
 
 Root attributes: provenance (version, time, command, seed, configuration), the conventions
 (``path_weights``, ``entropy_convention``, ...), and ``temperature`` — the number given, or
-``"inferred"``: then only $D = \mu T$ is identifiable from trajectories (physics.md §0.5) and the
+``"inferred"``: then only $D = \mu T$ is identifiable from trajectories (docs/theory/units.md, eq. (4)–(6)) and the
 fitted "temperature" is the diffusion constant.
 
 Parallel chains
 ---------------
-NUTS runs its chains in parallel when JAX has at least ``chains`` devices. On CPU, create them
-**before JAX is first used** (before any array is made)::
+NUTS runs its chains in parallel when JAX has more than one device (one chain per device at a
+time, :mod:`thermoinfer.inference.chains`). On CPU, create the devices **before JAX is first
+used** (before any array is made)::
 
     import numpyro
-    numpyro.set_host_device_count(4)   # first lines of the script
+    numpyro.set_host_device_count(2)   # first lines of the script
     import thermoinfer.inference.fit as tf
 
 The ``thermoinfer fit`` command does this itself. Otherwise the chains run one after another
-(``chain_method="sequential"``); the results are the same.
+(``chain_method="sequential"``). **The draws are the same either way**: every chain runs the
+same compiled program with the same key, whatever the schedule (recorded as the root attributes
+``chain_method`` and ``devices``, outside the configuration).
 
 Model comparison
 ----------------
@@ -65,13 +68,14 @@ import xarray as xr
 from ..data.io import read_netcdf, write_netcdf
 from ..data.observations import read_observations, validate_observations
 from ..data.schema import DIMS, REQUIRED_ROOT_ATTRS, conventions_attrs, provenance
-from ..errors import InputError, check_choice, check_positive
+from ..errors import InputError, check_choice, check_finite, check_int, check_positive, check_seed
+from .chains import NoStartingPoint
 from .diagnostics import PoorDiagnosticsWarning, diagnose, pareto_khat
 from .registry import load_model
 
 __all__ = ["fit", "loo", "compare_rules", "RuleComparison", "read_fit", "validate_fit",
            "write_fit", "FIT_DIMS", "METHODS", "GUIDES", "EXTRA_FIELDS", "PoorDiagnosticsWarning",
-           "prepare", "Prepared"]
+           "prepare", "Prepared", "SVI_MIN_DRAWS"]
 
 METHODS = ("nuts", "svi")
 #: variational families for ``method="svi"`` (numpyro autoguides)
@@ -84,6 +88,8 @@ EXTRA_FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "adapt_state.
 FIT_DIMS = (*DIMS, "component_j", "weight_j")
 
 _STAT_UNITS = {"lp": "nat", "energy": "nat"}
+#: fewest guide draws of an SVI fit (its Pareto k-hat needs them)
+SVI_MIN_DRAWS = 100
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,7 +143,13 @@ def prepare(data, model="linear-ou", *, temperature=None, rule=None, options=Non
         opts["temperature"] = temperature
     if rule is not None:
         opts["rule"] = rule
-    kwargs = dict(module.data_from_dataset(ds, **opts))
+    try:
+        kwargs = dict(module.data_from_dataset(ds, **opts))
+    except (TypeError, ValueError) as err:
+        if isinstance(err, InputError):
+            raise
+        raise InputError(f"model {module.NAME!r} could not use the data or the options "
+                         f"{sorted(opts)}: {type(err).__name__}: {err}") from err
     times = np.asarray(kwargs.pop("times", ds["time"].values), dtype=float)
     observations = np.asarray(kwargs.pop("observations", ds["observations"].values), dtype=float)
     return Prepared(module, ds, times, observations, kwargs)
@@ -234,7 +246,8 @@ def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws
     options : dict, optional
         Further model options (prior hyperparameters; see the model's ``data_from_dataset``).
     chain_method : {"parallel", "sequential"}, optional
-        Default: parallel when JAX has ``chains`` devices (module docstring), else sequential.
+        Default: parallel when JAX has more than one device (module docstring), else
+        sequential. The draws do not depend on it.
     target_accept, max_tree_depth : float, int
         NUTS settings.
     svi_steps, svi_step_size, guide
@@ -278,10 +291,17 @@ def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws
     """
     check_choice("method", method, METHODS)
     check_choice("guide", guide, GUIDES)
-    for name, value, low in (("chains", chains, 1), ("draws", draws, 4), ("warmup", warmup, 0),
-                             ("svi_steps", svi_steps, 1), ("max_tree_depth", max_tree_depth, 1)):
-        if int(value) != value or value < low:
-            raise InputError(f"{name} must be an integer >= {low}, got {value!r}.")
+    chains, draws, warmup, svi_steps, max_tree_depth = (
+        check_int(name, value, minimum=low) for name, value, low in (
+            ("chains", chains, 1), ("draws", draws, 4), ("warmup", warmup, 0),
+            ("svi_steps", svi_steps, 1), ("max_tree_depth", max_tree_depth, 1)))
+    seed = check_seed("seed", seed)
+    ci_prob = check_finite("ci_prob", ci_prob)
+    target_accept = check_finite("target_accept", target_accept)
+    if method == "svi" and draws < SVI_MIN_DRAWS:
+        raise InputError(f"draws must be >= {SVI_MIN_DRAWS} with method 'svi', got {draws!r}: the "
+                         "Pareto k-hat check of the guide needs that many importance draws "
+                         "(default 1000).")
     if not 0 < float(ci_prob) < 1:
         raise InputError(f"ci_prob must be in (0, 1), got {ci_prob!r}.")
     if not 0 < float(target_accept) < 1:
@@ -298,11 +318,9 @@ def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws
                   source=str(data) if isinstance(data, (str, os.PathLike)) else "dataset")
     with jax.enable_x64(True):
         if method == "nuts":
-            if chain_method is None:
-                chain_method = ("parallel" if chains > 1 and jax.local_device_count() >= chains
-                                else "sequential")
+            # the schedule is not part of the configuration: it does not change the draws
             config.update(chains=int(chains), draws=int(draws), warmup=int(warmup),
-                          chain_method=chain_method, target_accept=float(target_accept),
+                          target_accept=float(target_accept),
                           max_tree_depth=int(max_tree_depth))
             tree, extra = _run_nuts(prep, chains=int(chains), draws=int(draws),
                                     warmup=int(warmup), seed=int(seed), chain_method=chain_method,
@@ -313,10 +331,15 @@ def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws
         else:
             config.update(draws=int(draws), svi_steps=int(svi_steps),
                           svi_step_size=float(svi_step_size), guide=guide)
-            tree, extra = _run_svi(prep, draws=int(draws), seed=int(seed),
-                                   steps=int(svi_steps), step_size=float(svi_step_size),
-                                   guide=guide, posterior_predictive=posterior_predictive,
-                                   progress_bar=progress_bar)
+            try:
+                tree, extra = _run_svi(prep, draws=int(draws), seed=int(seed),
+                                       steps=int(svi_steps), step_size=float(svi_step_size),
+                                       guide=guide, posterior_predictive=posterior_predictive,
+                                       progress_bar=progress_bar)
+            except RuntimeError as err:
+                if "valid initial parameters" not in str(err):
+                    raise
+                raise NoStartingPoint() from None
         tree = _to_numpy(tree)
         _add_derived(tree, prep)
     _finish_attrs(tree, prep, config, seed=int(seed), command=command, extra=extra)
@@ -381,38 +404,96 @@ def _run_nuts(prep, *, chains, draws, warmup, seed, chain_method, target_accept,
               posterior_predictive, progress_bar):
     import arviz_base as azb
     import jax
-    import numpyro.infer.initialization  # noqa: F401  (arviz_base looks it up as an attribute)
-    from numpyro.infer import MCMC, NUTS
+    from numpyro.infer import log_likelihood
+
+    from .chains import run_chains
 
     key_run, key_pred = jax.random.split(jax.random.key(seed))
-    kernel = NUTS(prep.module.model, target_accept_prob=target_accept,
-                  max_tree_depth=max_tree_depth)
-    mcmc = MCMC(kernel, num_warmup=warmup, num_samples=draws, num_chains=chains,
-                chain_method=chain_method, progress_bar=progress_bar)
+    kwargs = dict(observations=prep.observations, **prep.kwargs)
     t0 = time.perf_counter()
-    mcmc.run(key_run, prep.times, observations=prep.observations, extra_fields=EXTRA_FIELDS,
-             **prep.kwargs)
-    samples = mcmc.get_samples()
-    jax.block_until_ready(samples)
+    with _chain_progress(progress_bar, chains, warmup, draws) as advance:
+        res = run_chains(prep.module.model, prep.times, kwargs, key=key_run, chains=chains,
+                         warmup=warmup, draws=draws, target_accept=target_accept,
+                         max_tree_depth=max_tree_depth, chain_method=chain_method,
+                         progress=advance)
     elapsed = time.perf_counter() - t0
-    first = {k: v[0] for k, v in samples.items()}
+    flat = {k: v.reshape((chains * draws,) + v.shape[2:]) for k, v in res.samples.items()}
+    first = {k: v[0] for k, v in flat.items()}
     shapes = _trace_shapes(prep.module, prep.times, prep.observations, prep.kwargs, first)
     obs_dim, coords, sizes = _coords(prep, shapes)
     dims = _site_dims(prep.module, shapes, obs_dim, sizes)
-    ppc = (_predict(prep, samples, key_pred, chains * draws) if posterior_predictive else None)
-    tree = azb.from_numpyro(mcmc, log_likelihood=True, posterior_predictive=ppc,
-                            dims=dims, coords=_used_coords(coords, dims), pred_dims={})
-    extra = {"sampling_time_s": elapsed, "chain_method": chain_method}
+    ppc = _predict(prep, flat, key_pred, chains * draws) if posterior_predictive else None
+    loglik = log_likelihood(prep.module.model, flat, prep.times, observations=prep.observations,
+                            **prep.kwargs)["obs"]
+    st = res.stats
+    n_steps = st["num_steps"]
+    tree_depth = np.log2(np.maximum(n_steps, 1)).astype(int) + 1
+    obs_value = prep.observations[:, 1:] if shapes["obs"][1] == prep.times.shape[0] - 1 \
+        else prep.observations
+    groups = {
+        "posterior": res.samples,
+        "sample_stats": {"diverging": st["diverging"], "energy": st["energy"],
+                         "n_steps": n_steps, "tree_depth": tree_depth,
+                         "reached_max_tree_depth": tree_depth >= max_tree_depth,
+                         "acceptance_rate": st["accept_prob"], "step_size": st["step_size"],
+                         "lp": -st["potential_energy"]},
+        "log_likelihood": {"obs": np.asarray(loglik).reshape((chains, draws)
+                                                             + np.shape(loglik)[1:])},
+        "observed_data": {"obs": obs_value},
+    }
+    if ppc is not None:
+        groups["posterior_predictive"] = {
+            "obs": ppc["obs"].reshape((chains, draws) + ppc["obs"].shape[1:])}
+    tree = azb.from_dict(groups, dims=dims, coords=_used_coords(coords, dims))
+    extra = {"sampling_time_s": elapsed, "chain_method": res.chain_method,
+             "devices": res.devices}
     return tree, extra
+
+
+class _chain_progress:
+    """A progress bar per chain (rich, on stderr, with an ETA), or nothing; yields
+    ``advance(chain, steps)`` or ``None``."""
+
+    def __init__(self, enabled, chains, warmup, draws):
+        self.enabled, self.chains, self.total = bool(enabled), int(chains), warmup + draws
+        self.warmup = int(warmup)
+        self._progress = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from ..progress import make_progress
+
+        self._progress = make_progress()
+        self._progress.start()
+        tasks = [self._progress.add_task(f"chain {c} (compiling, warmup)", total=self.total)
+                 for c in range(self.chains)]
+        done = [0] * self.chains
+
+        def advance(chain, steps):
+            done[chain] += steps
+            phase = "warmup" if done[chain] < self.warmup else "sampling"
+            self._progress.update(tasks[chain], advance=steps,
+                                  description=f"chain {chain} ({phase})")
+
+        return advance
+
+    def __exit__(self, *exc):
+        if self._progress is not None:
+            self._progress.stop()
+        return False
 
 
 def _to_numpy(tree: xr.DataTree) -> xr.DataTree:
     """Every variable as a NumPy array (numpyro hands over JAX arrays; compared later outside
-    x64 they would be truncated to float32)."""
+    x64 they would be truncated to float32). The groups' ``created_at`` stamps are dropped: the
+    root's provenance records the creation time, and a group depends only on the seed and the
+    configuration."""
     out = {}
     for node in tree.subtree:
         ds = node.to_dataset(inherit=False)
         ds = ds.copy(data={k: np.asarray(v.values) for k, v in ds.data_vars.items()})
+        ds.attrs.pop("created_at", None)
         for name in list(ds.coords):
             if name in ds.indexes:
                 continue
@@ -589,6 +670,8 @@ def _finish_attrs(tree, prep, config, *, seed, command, extra):
         "ci_prob": float(config["ci_prob"]),
         "ci_kind": "eti",
         "sampling_time_s": float(extra["sampling_time_s"]),
+        **({"chain_method": extra["chain_method"], "devices": int(extra["devices"])}
+           if "chain_method" in extra else {}),
         "numpyro_version": numpyro.__version__,
         "arviz_base_version": arviz_base.__version__,
         "n_replicas": int(prep.observations.shape[0]),
@@ -597,10 +680,10 @@ def _finish_attrs(tree, prep, config, *, seed, command, extra):
     if conv["temperature"] == "inferred":
         attrs["identifiability"] = (
             "temperature not given: trajectories identify only the diffusion constant D = mu T "
-            "and mu F (physics.md 0.5); fitted rates are mu-scaled, heat in energy units is not "
+            "and mu F (docs/theory/units.md, eq. (5)); fitted rates are mu-scaled, heat in energy units is not "
             "reported, entropies and information (units of k_B) are.")
     else:
-        attrs["identifiability"] = "temperature given: T known, mobility mu = 1 (physics.md 0.5)"
+        attrs["identifiability"] = "temperature given: T known, mobility mu = 1 (docs/theory/units.md, eq. (5))"
     tree.attrs = attrs
 
 

@@ -179,8 +179,40 @@ def load_model(name_or_path) -> ModuleType:
     return module
 
 
+def _static_listing(path: Path) -> tuple[str, str] | None:
+    """``(NAME, DESCRIPTION)`` read from a model file's literal assignments without importing it
+    (so listing the models needs neither numpyro nor JAX); ``None`` if they are not literals."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in ("NAME", "DESCRIPTION"):
+            try:
+                literal = ast.literal_eval(value)
+            except ValueError:
+                return None
+            if isinstance(literal, str):
+                found[target.id] = literal
+    if "NAME" in found and "DESCRIPTION" in found:
+        return found["NAME"], found["DESCRIPTION"]
+    return None
+
+
 def list_models() -> dict[str, str]:
-    """Built-in models: ``{NAME: DESCRIPTION}`` (imports each model, hence numpyro).
+    """Built-in models: ``{NAME: DESCRIPTION}``.
+
+    Read from the model files' literal ``NAME``/``DESCRIPTION`` assignments without importing
+    them (fast: no numpyro, no JAX); a file whose values are not literals is imported.
 
     Examples
     --------
@@ -189,6 +221,9 @@ def list_models() -> dict[str, str]:
     """
     out = {}
     for path in model_paths().values():
-        module = _load_path(path, builtin=True)
-        out[module.NAME] = module.DESCRIPTION
+        listing = _static_listing(path)
+        if listing is None:
+            module = _load_path(path, builtin=True)
+            listing = (module.NAME, module.DESCRIPTION)
+        out[listing[0]] = listing[1]
     return out

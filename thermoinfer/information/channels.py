@@ -1,7 +1,7 @@
 r"""Information of binary and Gaussian channels, in numerically stable forms (nats).
 
 The per-pattern information of the learning neuron is the information of a binary symmetric
-channel (physics.md §2.2),
+channel (docs/theory/thermodynamics-and-bound.md, eq. (18)),
 
 $$I_\mu = \ln 2 - h_2(\epsilon_\mu),\qquad h_2(\epsilon) = -\epsilon\ln\epsilon-(1-\epsilon)\ln(1-\epsilon).$$
 
@@ -12,7 +12,7 @@ $$I = \tfrac12\big[(1+u)\,\mathrm{log1p}(u) + (1-u)\,\mathrm{log1p}(-u)\big]
     = \sum_{n\ge1}\frac{u^{2n}}{2n(2n-1)},$$
 
 and for a Gaussian stability with signal-to-noise ratio $y$ (error $\epsilon = H(y)$) one has
-$u = \mathrm{erf}(y/\sqrt2)$ directly (physics.md §7).
+$u = \mathrm{erf}(y/\sqrt2)$ directly (docs/theory/numerics.md, eq. (97)).
 
 All functions are pure JAX, vectorised by broadcasting, and usable under ``jit``/``vmap``/``grad``.
 """
@@ -162,7 +162,7 @@ def biawgn_information(s):
       = s^2 - \int Dz\,\ln\cosh(s^2 + sz).$$
 
     This is the per-pattern ``exact_mixture`` entropy of Hebbian learning with orthogonal
-    inputs (physics.md §3.3). Evaluated by a fine trapezoid rule in $z$: the $\ln\cosh$ form
+    inputs (docs/theory/hebbian-memorisation.md, eq. (50)–(51)). Evaluated by a fine trapezoid rule in $z$: the $\ln\cosh$ form
     for $|s| < 1$ (no cancellation against $\ln 2$, so full relative accuracy as $s\to0$,
     where $C\simeq s^2/2 - s^4/4$), the first form for $|s|\ge1$. Relative error below
     $10^{-14}$ for $|s|\lesssim10$.

@@ -1,4 +1,5 @@
-r"""Learning efficiency with the bound checked, never hiding a violation (physics.md §2.3, §5.6).
+r"""Learning efficiency with the bound checked, never hiding a violation (docs/theory/thermodynamics-and-bound.md,
+eq. (22)–(23) and "Why feedback rules carry a flag").
 
 $$\eta = \frac{I}{\Delta S(\boldsymbol\omega) + \Delta Q/T}\le 1,\qquad
 \text{margin} = \Delta S(\boldsymbol\omega) + \Delta Q/T - I .$$
@@ -60,7 +61,8 @@ def efficiency(information, entropy_change, medium_entropy_change, *, feedback_u
         Heat in entropy units, $\Delta Q/T$ (nats).
     feedback_uncorrected : bool or array_like of bool
         True when the learning kicks depend on the weights under ``kick_relaxation``
-        (physics.md §5.6); the efficiency is then NaN whatever the margin.
+        (docs/theory/thermodynamics-and-bound.md, "Why feedback rules carry a flag"); the
+        efficiency is then NaN whatever the margin.
     atol : float
         Tolerance of the bound check in nats (0 by default: the margin must be $\ge 0$).
 

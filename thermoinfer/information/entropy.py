@@ -1,4 +1,5 @@
-r"""Entropy change of the weights, $\Delta S(\boldsymbol\omega)$, at finite $N$ (physics.md §3.3, §3.6).
+r"""Entropy change of the weights, $\Delta S(\boldsymbol\omega)$, at finite $N$ (docs/theory/hebbian-memorisation.md,
+eq. (45)–(52) and "Perceptron and AdaTron in batch mode").
 
 All results are **total** entropy changes (not per weight), in nats.
 
@@ -6,8 +7,8 @@ All results are **total** entropy changes (not per weight), in nats.
 $p(\boldsymbol\omega\mid\sigma,\Xi) = \mathcal N(\boldsymbol m_\sigma, (T/k)\mathbb 1)$ with
 $\boldsymbol m_\sigma = c\,\Xi^\top\sigma/\sqrt N$, where $\Xi$ is the $P\times N$ input matrix
 and $c = c_t = (\nu/k)(1 - e^{-kt})$ the Hebbian signal amplitude (weight units; the argument
-``signal``). In entropy units everything depends on $x = kc^2/T$ (the $x_t$ of physics.md §3.2
-with $\nu^2\to\nu^2/T$). With $G = \Xi\Xi^\top/N$ the three conventions are
+``signal``). In entropy units everything depends on $x = kc^2/T$ (the $x_t$ of
+docs/theory/hebbian-memorisation.md, eq. (41), with $\nu^2\to\nu^2/T$). With $G = \Xi\Xi^\top/N$ the three conventions are
 
 * ``annealed``: $\Delta S_a = \frac N2\ln(1 + Px/N)$ — inputs averaged over, Gaussian with the
   same covariance (a maximum-entropy upper bound);
@@ -172,7 +173,7 @@ def annealed_entropy_change(n_weights, n_patterns, signal, *, stiffness=1.0, tem
 
     $$\Delta S_a = \frac N2\,\mathrm{log1p}\Big(\frac{P x}{N}\Big),\qquad x = \frac{k c^2}{T}.$$
 
-    A maximum-entropy upper bound on the true annealed entropy change (physics.md §3.3a).
+    A maximum-entropy upper bound on the true annealed entropy change (docs/theory/hebbian-memorisation.md, eq. (45)–(46)).
     Broadcasts over all arguments; ``jit``/``vmap``/``grad``-able.
 
     Parameters
@@ -195,7 +196,7 @@ def annealed_entropy_change(n_weights, n_patterns, signal, *, stiffness=1.0, tem
 
     Examples
     --------
-    >>> round(float(annealed_entropy_change(100, 50, 1.0)) / 100, 6)   # physics.md §10.1
+    >>> round(float(annealed_entropy_change(100, 50, 1.0)) / 100, 6)   # checkpoint 1, docs/theory/checkpoints.md
     0.202733
     """
     _check_values("n_weights", n_weights, positive=True, fix="n_weights is N, the number of weights.")
@@ -225,7 +226,7 @@ def quenched_gaussian_entropy_change(inputs, signal, *, stiffness=1.0, temperatu
 
     with $\lambda_i$ the eigenvalues of the Gram matrix $G = \Xi\Xi^\top/N$ (the smaller of the
     $P\times P$ and $N\times N$ matrices is diagonalised). Exact for any $N$, $P$ and inputs;
-    $\Delta S_c\le\Delta S_b\le\Delta S_a$ (physics.md §3.3b).
+    $\Delta S_c\le\Delta S_b\le\Delta S_a$ (docs/theory/hebbian-memorisation.md, eq. (47), (49)).
 
     Parameters
     ----------
@@ -339,7 +340,7 @@ def exact_mixture_entropy_change(key, inputs, signal, *, stiffness=1.0, temperat
     the posterior entropy $H(\sigma\mid\boldsymbol u)$ is evaluated exactly by enumerating all
     $2^P$ labels with log-sum-exp, in the $P$-dimensional projected space: $O(2^P)$ per sample
     after an $O(2^P)$ precomputation of $\sigma^\top G\sigma$. This is the conditional
-    expectation (Rao–Blackwellisation) of the reference estimator of physics.md §3.3c, with
+    expectation (Rao–Blackwellisation) of the reference estimator of docs/theory/hebbian-memorisation.md, eq. (48), with
     two control variates of known mean zero, $|\boldsymbol u|^2 - (s^2\operatorname{tr}G^2 +
     \operatorname{tr}G)$ and $s\,\sigma\cdot(\boldsymbol u - sG\sigma)$, fitted by least
     squares when ``n_samples >= 1024`` (they cut the standard error by up to 60× at small
@@ -434,7 +435,7 @@ def hebbian_pattern_errors(inputs, signal, *, stiffness=1.0, temperature=1.0):
 
     by exact enumeration. The per-pattern information is $I_\mu = \ln2 - h_2(\epsilon_\mu)$
     (:func:`~thermoinfer.information.binary_channel_information`), and
-    $\sum_\mu I_\mu\le\Delta S_c$ (physics.md §2.3).
+    $\sum_\mu I_\mu\le\Delta S_c$ (docs/theory/thermodynamics-and-bound.md, eq. (21)).
 
     Parameters
     ----------
@@ -546,7 +547,8 @@ def gaussian_logdet_entropy_change(weights, *, stiffness=1.0, temperature=1.0) -
     The entropy change of the Gaussian with the covariance $\Sigma$ of the final weights,
     relative to the initial $(T/k)\mathbb 1$, is $\frac12\ln\det(\Sigma k/T)$: for Hebbian
     learning it is the ``quenched_gaussian`` convention, for any rule a maximum-entropy upper
-    bound on $\Delta S(\boldsymbol\omega\mid\Xi)$ (physics.md §3.6). With the unbiased sample
+    bound on $\Delta S(\boldsymbol\omega\mid\Xi)$ (docs/theory/hebbian-memorisation.md, "Perceptron
+    and AdaTron in batch mode"). With the unbiased sample
     covariance $\hat S$ of $n$ replicas, $(n-1)\hat S$ is Wishart for Gaussian weights and
 
     $$\mathbb E\ln\det\hat S = \ln\det\Sigma + \sum_{i=1}^{N}\psi\Big(\frac{n-i}2\Big) + N\ln\frac2{n-1},

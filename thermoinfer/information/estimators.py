@@ -1,8 +1,8 @@
 r"""Per-pattern information from sampled training errors, with bias correction and intervals.
 
 The per-pattern information is the information of a binary symmetric channel,
-$I(\epsilon) = \ln2 - h_2(\epsilon)$ (physics.md §2.2). Estimated from samples (physics.md §7,
-"Per-pattern information from samples"):
+$I(\epsilon) = \ln2 - h_2(\epsilon)$ (docs/theory/thermodynamics-and-bound.md, eq. (18)).
+Estimated from samples (docs/theory/numerics.md, eq. (98), "Estimators from samples"):
 
 * **Independent units.** The $P$ outcomes of one replica share the weights and the data and are
   correlated, so the replicas are the independent units. From the per-replica error fractions
@@ -176,7 +176,8 @@ def information_from_errors(error_fraction_per_replica, *, ci_prob=0.95, method=
     ones $n_\mathrm{eff}\approx R$. The information is the plug-in value minus the bias
     $\mathrm{se}^2/[2\hat\epsilon(1-\hat\epsilon)] = 1/(2n_\mathrm{eff})$, floored at 0; the interval
     maps a Wilson (default) or Clopper–Pearson interval for $\epsilon$ with $n_\mathrm{eff}$
-    outcomes through $|\epsilon-\tfrac12|\mapsto I$ (physics.md §7).
+    outcomes through $|\epsilon-\tfrac12|\mapsto I$ (docs/theory/numerics.md, "Estimators from
+    samples").
 
     Parameters
     ----------

@@ -3,7 +3,7 @@
 * :mod:`~thermoinfer.paths.linear`: exact Gaussian transitions of affine dynamics
   (Van Loan block exponentials) and the isotropic OU fast path of the Hebbian neuron.
 * :mod:`~thermoinfer.paths.euler_maruyama`: Euler–Maruyama (Itô pre-point) kernels for
-  nonlinear drifts, the reversed kernel and the log-ratio decomposition of physics.md §8.3.
+  nonlinear drifts, the reversed kernel and the log-ratio decomposition of docs/theory/paths-and-entropy-production.md, eq. (83).
 
 Thermodynamic functionals and numpyro likelihoods call these functions; docs/paths.md gives the
 formulas and conventions.

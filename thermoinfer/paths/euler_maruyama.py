@@ -1,7 +1,7 @@
 r"""Euler–Maruyama (Itô pre-point) path weights for nonlinear drifts, forward and reversed.
 
 For $d\boldsymbol x = \boldsymbol F(\boldsymbol x)\,dt + \sqrt{2D}\,d\boldsymbol W$ the discretised transition over a
-step $h$ is the Gaussian pre-point kernel (physics.md §8.3)
+step $h$ is the Gaussian pre-point kernel (docs/theory/paths-and-entropy-production.md, eq. (82))
 
 $$p_{EM}(\boldsymbol x'\mid\boldsymbol x;h) = \mathcal N\big(\boldsymbol x';\ \boldsymbol x + h\boldsymbol F(\boldsymbol x),\ 2hD\big).$$
 
@@ -208,7 +208,7 @@ def em_path_log_prob(x, times, drift_fn, diffusion, *, initial_log_prob=None):
 
     Element ``i`` is $\ln\mathcal N(\boldsymbol x_{i+1};\ \boldsymbol x_i + h_i\boldsymbol F(\boldsymbol x_i),\ 2h_iD)$.
     All transitions are evaluated in parallel; this is the discretised path weight of
-    physics.md §8.3 (exact for the discrete EM chain, an $O(h)$ approximation of the
+    docs/theory/paths-and-entropy-production.md, eq. (82) (exact for the discrete EM chain, an $O(h)$ approximation of the
     continuous process; for linear drifts use the exact kernels of
     :func:`~thermoinfer.paths.linear_path_log_prob`).
 
@@ -248,8 +248,8 @@ def em_path_log_prob_reversed(x, times, drift_fn, diffusion, *, final_log_prob=N
     r"""Reversed Euler–Maruyama path log-probability: the same kernel on the reversed sequence.
 
     Element ``i`` is $\ln\mathcal N(\boldsymbol x_i;\ \boldsymbol x_{i+1} + h_i\boldsymbol F(\boldsymbol x_{i+1}),\ 2h_iD)$:
-    the pre-point of the reversed step is the later point of forward step ``i`` (physics.md
-    §8.3). For a time-dependent drift (online learning) the reversed protocol presents the
+    the pre-point of the reversed step is the later point of forward step ``i``
+    (docs/theory/paths-and-entropy-production.md, eq. (83)). For a time-dependent drift (online learning) the reversed protocol presents the
     samples in reverse order; evaluate such a drift yourself and use
     :func:`em_transition_log_prob` with the pairs swapped.
 
@@ -298,7 +298,7 @@ def em_log_ratio(x, times, drift_fn, diffusion) -> EMLogRatio:
 
     Computed in this closed form (no large normalisations cancel), it equals
     ``em_path_log_prob(...) - em_path_log_prob_reversed(...)`` step by step. The
-    Stratonovich part tends to the medium entropy $q/T$ as $\Delta t\to0$ (physics.md §8.3); the
+    Stratonovich part tends to the medium entropy $q/T$ as $\Delta t\to0$ (docs/theory/paths-and-entropy-production.md, eq. (83)); the
     boundary part is the $O(\Delta t)$ difference between the EM-kernel ratio (for which the IFT
     of the discrete chain is exact) and the Stratonovich heat.
 

@@ -5,8 +5,9 @@ The model is the affine Itô SDE in $d$ dimensions
 $$d\boldsymbol x = (A\boldsymbol x + \boldsymbol b)\,dt + \sqrt{2D}\,d\boldsymbol W,$$
 
 with any drift matrix $A$ (stable, singular or unstable), constant force $\boldsymbol b$ and
-positive-definite diffusion matrix $D$ (energy/friction units: $D = \mu T$, physics.md §0.3).
-Over a step $\Delta$ the transition is exactly Gaussian (physics.md §7, §8.1, §9),
+positive-definite diffusion matrix $D$ (energy/friction units: $D = \mu T$, docs/theory/units.md, eq. (1)).
+Over a step $\Delta$ the transition is exactly Gaussian (docs/theory/numerics.md, eq. (96);
+docs/theory/paths-and-entropy-production.md, eq. (72); docs/theory/linear-ou.md, eq. (91)),
 
 $$p(\boldsymbol x'\mid\boldsymbol x;\Delta) = \mathcal N\big(\boldsymbol x';\ \Phi\boldsymbol x + \boldsymbol c,\ \Sigma_\Delta\big),
 \qquad \Phi = e^{A\Delta},\quad \boldsymbol c = \int_0^\Delta e^{As}ds\,\boldsymbol b,\quad
@@ -19,7 +20,7 @@ doubled $m$ times ($\Sigma_{2h} = \Sigma_h + \Phi_h\Sigma_h\Phi_h^\top$, ...), s
 $e^{-A^\top\Delta}$ of the plain construction never overflows or costs digits.
 
 The isotropic case $A = -k\mathbb 1$, $D = T\mathbb 1$, $\boldsymbol b = \boldsymbol f$ (the Hebbian learning
-neuron, physics.md §8.1) has a fast path without $d\times d$ matrices
+neuron, docs/theory/paths-and-entropy-production.md, eq. (72)) has a fast path without $d\times d$ matrices
 (:func:`ou_path_log_prob`), written with $h(x) = (1-e^{-x})/x = -\mathrm{expm1}(-x)/x$:
 
 $$\boldsymbol\omega' - \boldsymbol\omega - \Delta\,h(k\Delta)\,(\boldsymbol f - k\boldsymbol\omega)\ \sim\ \mathcal N\big(0,\ 2T\Delta\,h(2k\Delta)\,\mathbb 1\big).$$
@@ -333,7 +334,7 @@ def affine_transition(A, b, D, dt):
     \exp\!\Big[\begin{pmatrix}A&2D\\0&-A^\top\end{pmatrix}\Delta\Big]=\begin{pmatrix}\Phi&X\\0&e^{-A^\top\Delta}\end{pmatrix},\qquad
     \Sigma_\Delta = X\Phi^\top$$
 
-    (Van Loan 1978; physics.md §7), evaluated in one $3d\times3d$ exponential
+    (Van Loan 1978; docs/theory/numerics.md, eq. (96)), evaluated in one $3d\times3d$ exponential
     $\exp[(\begin{smallmatrix}A&2D&1\\0&-A^\top&0\\0&0&0\end{smallmatrix})h]$ whose top block row holds
     $\Phi_h$, $X_h$ and $\Psi_h=\int_0^he^{As}ds$ ($\boldsymbol c_h = \Psi_h\boldsymbol b$), at
     $h = \Delta/2^m$ with $\lVert A\rVert_1h\le\frac12$, followed by $m$ exact doublings
@@ -509,7 +510,7 @@ def linear_path_log_prob_reversed(x, times, A, b, D, *, final_log_prob=None):
     r"""Log-probability of the time-reversed path under the same (reversed-protocol) kernel.
 
     The reversed path $\tilde{\boldsymbol x}_j = \boldsymbol x_{K-j}$ is weighed with the same exact
-    kernel (physics.md §8.1), started from $\tilde p$:
+    kernel (docs/theory/paths-and-entropy-production.md, eq. (74)), started from $\tilde p$:
 
     $$\ln\tilde{\mathcal P} = \ln\tilde p(\boldsymbol x_K) + \sum_{i=0}^{K-1}\ln p(\boldsymbol x_i\mid\boldsymbol x_{i+1};\Delta_i).$$
 
@@ -588,7 +589,7 @@ def _ou_args(w_shape, dt, stiffness, force, temperature, n_steps):
 def ou_transition_log_prob(w_prev, w_next, dt, stiffness, force, temperature=1.0):
     r"""Exact isotropic OU transition log-density, for (pre, post) pairs, without $N\times N$ matrices.
 
-    For $d\boldsymbol\omega = (\boldsymbol f - k\boldsymbol\omega)dt + \sqrt{2T}\,d\boldsymbol W$ (physics.md §8.1),
+    For $d\boldsymbol\omega = (\boldsymbol f - k\boldsymbol\omega)dt + \sqrt{2T}\,d\boldsymbol W$ (docs/theory/paths-and-entropy-production.md, eq. (72)),
 
     $$\ln p(\boldsymbol\omega'\mid\boldsymbol\omega;\Delta) = -\frac{|\boldsymbol\omega'-\boldsymbol\omega-\Delta h(k\Delta)(\boldsymbol f-k\boldsymbol\omega)|^2}{2s^2}
       - \frac N2\ln(2\pi s^2),\qquad s^2 = 2T\Delta\,h(2k\Delta) = \frac{T(1-e^{-2k\Delta})}{k},$$
@@ -645,7 +646,7 @@ def _ou_path_core(w, dt, k, f, T, reverse):
 def ou_path_log_prob(w, times, stiffness, force, temperature=1.0, *, initial_log_prob=None):
     r"""Forward path log-probability of the isotropic OU process (Hebbian learning neuron), per step.
 
-    Exact on any grid (physics.md §8.1): element ``i`` is
+    Exact on any grid (docs/theory/paths-and-entropy-production.md, eq. (73)): element ``i`` is
     $\ln p(\boldsymbol\omega_{i+1}\mid\boldsymbol\omega_i;\Delta_i)$ of :func:`ou_transition_log_prob`. Cost
     $O(KN)$; ``vmap`` over replicas or pass ``w`` with leading replica axes.
 
@@ -684,7 +685,7 @@ def ou_path_log_prob_reversed(w, times, stiffness, force, temperature=1.0, *, fi
     r"""Log-probability of the reversed weight path under the same exact OU kernel, per step.
 
     Element ``i`` is $\ln p(\boldsymbol\omega_i\mid\boldsymbol\omega_{i+1};\Delta_i)$ with the parameters of
-    step ``i`` (reversed protocol). By detailed balance (physics.md §8.1), for every step
+    step ``i`` (reversed protocol). By detailed balance (docs/theory/paths-and-entropy-production.md, eq. (75)), for every step
 
     $$\ln\frac{p(\boldsymbol\omega_{i+1}\mid\boldsymbol\omega_i)}{p(\boldsymbol\omega_i\mid\boldsymbol\omega_{i+1})}
       = \frac{U(\boldsymbol\omega_i) - U(\boldsymbol\omega_{i+1})}{T},\qquad

@@ -1,4 +1,5 @@
-"""Thermodynamic-limit theory: closed forms of physics.md §3 (Hebbian memorisation)."""
+"""Thermodynamic-limit theory: closed forms of docs/theory/hebbian-memorisation.md and
+docs/theory/teacher-student-and-online.md."""
 
 from .memorization import (
     ENTROPY_CONVENTIONS as ENTROPY_CONVENTIONS,
@@ -26,7 +27,7 @@ from .memorization import (
 )
 
 # isort: split
-# teacher-student learning (physics.md §4-5; NJP 2017)
+# teacher-student learning (docs/theory/teacher-student-and-online.md; NJP 2017)
 from .gaussian_averages import (
     AVERAGE_METHODS as AVERAGE_METHODS,
 )

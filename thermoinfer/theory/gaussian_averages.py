@@ -1,4 +1,5 @@
-r"""Gaussian averages of the online order-parameter ODEs (physics.md §5.2; Goldt & Seifert, NJP 2017).
+r"""Gaussian averages of the online order-parameter ODEs (docs/theory/teacher-student-and-online.md,
+eq. (64)–(66); Goldt & Seifert, NJP 2017).
 
 For a fresh input the student field $h=\boldsymbol\omega\cdot\boldsymbol\xi/\sqrt N$ and the teacher field
 $u=\boldsymbol T\cdot\boldsymbol\xi/\sqrt N$ are, as $N\to\infty$, jointly Gaussian with
@@ -67,7 +68,7 @@ N_RADIUS = 48
 
 
 class GaussianAverages(NamedTuple):
-    r"""The three averages over $(h,u)$ of physics.md §5.2, broadcast to the shape of ``R, Q``."""
+    r"""The three averages over $(h,u)$ of the online ODEs (64), broadcast to the shape of ``R, Q``."""
 
     force_teacher_field: object
     r"""$\langle F\sigma_Tu\rangle$ (units of $F$; drives $dR/d\alpha$)."""
@@ -211,7 +212,8 @@ def gaussian_averages(rule, R, Q, *, method: str = "auto", n_angle: int = N_ANGL
     r"""Gaussian averages $\langle F\sigma_Tu\rangle$, $\langle F\sigma_Th\rangle$, $\langle F^2\rangle$.
 
     $(h,u)$ jointly Gaussian with $\langle u^2\rangle=1$, $\langle h^2\rangle=Q$, $\langle hu\rangle=R$,
-    and $\sigma_T=\mathrm{sgn}(u)$ (physics.md §4.1, §5.2). Closed forms for the three built-in rule
+    and $\sigma_T=\mathrm{sgn}(u)$ (docs/theory/model.md, eq. (11);
+    docs/theory/teacher-student-and-online.md, eq. (64)). Closed forms for the three built-in rule
     objects (table in the module docstring), sector quadrature for every other rule.
 
     Parameters
@@ -236,7 +238,7 @@ def gaussian_averages(rule, R, Q, *, method: str = "auto", n_angle: int = N_ANGL
 
     Examples
     --------
-    The checkpoint of physics.md §10.6:
+    Checkpoint 6 of docs/theory/checkpoints.md:
 
     >>> a = gaussian_averages("perceptron", 0.5, 1.3)
     >>> [round(float(v), 5) for v in a]

@@ -1,4 +1,5 @@
-r"""Hebbian memorisation in the thermodynamic limit (physics.md §3; Goldt & Seifert, PRL 2017).
+r"""Hebbian memorisation in the thermodynamic limit (docs/theory/hebbian-memorisation.md; Goldt & Seifert,
+PRL 2017).
 
 A single neuron with $N$ weights stores $P=\alpha N$ random labels by Hebbian learning in an
 overdamped Langevin dynamics with weight decay $k$, learning rate $\nu$ and temperature $T$
@@ -13,7 +14,7 @@ $$\frac{\Delta Q}{N}=\frac{\alpha\nu^2}{2k}\big(1-e^{-2kt}\big)\ \text{(energy)}
 \frac{\Delta S_a}{N}=\tfrac12\,\mathrm{log1p}(\alpha x_t),\qquad
 \eta=\frac{I/N}{\Delta S/N+\Delta Q/(NT)} .$$
 
-The temperature enters as in physics.md §0.4: $\nu^2\to\nu^2/T$ in every entropy-unit quantity,
+The temperature enters as in docs/theory/units.md ("How the temperature enters"): $\nu^2\to\nu^2/T$ in every entropy-unit quantity,
 while heat, work and energy keep their $T=1$ form in energy units. Everything here is pure JAX
 (``jit``/``grad``/``vmap``-able) except the ``exact_mixture`` Monte Carlo estimate; input checks
 run with NumPy on concrete values only.
@@ -46,9 +47,9 @@ __all__ = [
     "efficiency_fast_learning_coefficient",
 ]
 
-#: entropy conventions of physics.md §3.3 (``annealed`` is the default)
+#: entropy conventions of docs/theory/hebbian-memorisation.md, eq. (45)–(48) (``annealed`` is the default)
 ENTROPY_CONVENTIONS: tuple[str, ...] = ("annealed", "quenched_gaussian", "exact_mixture")
-#: switch-on protocols of physics.md §1.3 and §2.4
+#: switch-on protocols (docs/theory/model.md; docs/theory/thermodynamics-and-bound.md, eq. (24))
 PROTOCOLS: tuple[str, ...] = ("sudden", "linear_ramp")
 
 _SQRT2 = math.sqrt(2.0)
@@ -82,7 +83,7 @@ jax.tree_util.register_static(Conventions)
 
 
 class MemorizationTheory(NamedTuple):
-    r"""Thermodynamic-limit Hebbian memorisation (physics.md §3), per weight unless stated.
+    r"""Thermodynamic-limit Hebbian memorisation (docs/theory/hebbian-memorisation.md), per weight unless stated.
 
     Every array field has the broadcast shape of the array inputs ``alpha, nu, k, temperature,
     t`` (and ``ramp_time``). Entropies and informations are in nats, heat/work/energy in energy
@@ -184,7 +185,8 @@ def _check_rule(rule) -> None:
     if r is not RULES["hebbian"]:
         raise InputError(
             f"no closed form exists for rule {r.name!r} in the thermodynamic limit: only Hebbian "
-            "learning is an Ornstein-Uhlenbeck process (physics.md §3.6). Simulate instead: "
+            "learning is an Ornstein-Uhlenbeck process (docs/theory/hebbian-memorisation.md, 'Perceptron and "
+            "AdaTron in batch mode'). Simulate instead: "
             f"`thermoinfer simulate memorization --rule {r.name} ...`."
         )
 
@@ -300,6 +302,22 @@ def _log1p_over(lam, x):
     return jnp.where(small, series, jnp.log1p(y_s) / lam_s)
 
 
+def _mp_entropy_log(alpha, lx):
+    r""":func:`_mp_entropy` from $\ln x$ for large $x$: $\ln(1+x\lambda)/\lambda =
+    [\ln x+\ln(e^{-\ln x}+\lambda)]/\lambda$, finite where $x$ itself overflows."""
+    alpha = jnp.asarray(alpha)
+    lx = jnp.asarray(lx)[..., None]
+    sa = jnp.sqrt(alpha)[..., None]
+    lam = (1.0 - sa) ** 2 + 2.0 * sa * jnp.asarray(_MP_ONE_MINUS_COS)
+    lam_s = jnp.where(lam > 0, lam, 1.0)
+    log_y = lx + jnp.log(lam_s)                      # ln(x lambda)
+    small = log_y < math.log(1e-4)
+    y = jnp.exp(jnp.where(small, log_y, 0.0))
+    series = jnp.exp(lx) * (1.0 + y * (-0.5 + y * (1.0 / 3.0 - 0.25 * y)))
+    vals = jnp.where(small, series, (lx + jnp.log(jnp.exp(-lx) + lam_s)) / lam_s)
+    return alpha * jnp.sum(jnp.asarray(_MP_WEIGHTS) * vals, axis=-1)
+
+
 def _mp_entropy(alpha, x):
     alpha = jnp.asarray(alpha)
     x = jnp.asarray(x)
@@ -315,7 +333,7 @@ def marchenko_pastur_entropy(alpha, x):
 
     $\rho_{MP}(\lambda)=\sqrt{(\lambda_+-\lambda)(\lambda-\lambda_-)}/(2\pi\alpha\lambda)$ on
     $[\lambda_-,\lambda_+]$, $\lambda_\pm=(1\pm\sqrt\alpha)^2$, with mass 1 for $\alpha\le1$ and
-    $1/\alpha$ for $\alpha>1$ (the zero eigenvalues contribute $\ln1=0$), physics.md §3.3(b).
+    $1/\alpha$ for $\alpha>1$ (the zero eigenvalues contribute $\ln1=0$), docs/theory/hebbian-memorisation.md, eq. (47).
     Fixed-node trapezoid rule in $\theta$ after
     $\lambda=\lambda_-+(\lambda_+-\lambda_-)(1-\cos\theta)/2$, with a periodic node-clustering
     map at $\theta=0$; relative error $<10^{-11}$ for $x\le10^{14}$, all $\alpha$. Pure JAX.
@@ -337,6 +355,10 @@ def marchenko_pastur_entropy(alpha, x):
     >>> round(float(marchenko_pastur_entropy(0.5, 1.0)), 6)
     0.158384
     """
+    _check_array("alpha", alpha, minimum=0.0, strict=True, allow_inf=False,
+                 what="load P/N", fix="Pass e.g. alpha=0.5.")
+    _check_array("x", x, minimum=0.0, strict=False, allow_inf=False,
+                 what="signal-to-noise ratio", fix="Pass x >= 0, e.g. x=1.0.")
     return _mp_entropy(jnp.asarray(alpha, dtype=float), jnp.asarray(x, dtype=float))
 
 
@@ -345,17 +367,48 @@ def marchenko_pastur_entropy(alpha, x):
 # --------------------------------------------------------------------------------------------
 
 
+def _snr(nu, phi, k, temperature):
+    r"""$\sqrt{x_t}=\nu\varphi_t/\sqrt{kT}$ split for extreme values: ``(big, ls, s_small)``.
+
+    ``big``: $\sqrt{x_t}>1$; ``ls`` $=\ln\sqrt{x_t}$ computed from the logarithms of the inputs
+    (finite even where $x_t$ itself overflows, e.g. $\nu=10^{160}$ or $k=10^{-300}$), valid where
+    ``big``; ``s_small`` $=\sqrt{x_t}$ where not ``big`` (else 0). Grad-safe (no branch sees an
+    inf or a log of 0)."""
+    pos = (nu > 0) & (phi > 0)
+    nu_p = jnp.where(pos, nu, 1.0)
+    phi_p = jnp.where(pos, phi, 1.0)
+    ls = jnp.log(nu_p) + jnp.log(phi_p) - 0.5 * (jnp.log(k) + jnp.log(temperature))
+    big = pos & (ls > 0.0)
+    ls = jnp.where(big, ls, 0.0)
+    nu_s = jnp.where(big, 0.0, nu)
+    s_small = nu_s * phi / (jnp.sqrt(k) * jnp.sqrt(temperature))
+    return big, ls, s_small
+
+
 def _core(alpha, nu, k, temperature, t, tau, protocol="sudden"):
-    """All closed-form fields (pure JAX); the entropy is added by the caller."""
+    r"""All closed-form fields (pure JAX); the entropy is added by the caller.
+
+    Written so that no intermediate overflows where the result does not:
+    $y=\sqrt{x/(1+\alpha x)}$ is evaluated as $1/\sqrt{\alpha+e^{-2\ln\sqrt x}}$ once
+    $x>1$, so that $\nu\to\infty$ or $k\to0$ give the correct limit
+    $\epsilon\to H(1/\sqrt\alpha)$ (0.0786 at $\alpha=1/2$); heat and energy are products of
+    squares of $\nu/\sqrt k$ and $\nu\varphi/\sqrt k$, which overflow to inf only where
+    the true value exceeds the float64 range."""
     phi, qhat = _profiles(k, t, tau, protocol)
+    big, ls, s_small = _snr(nu, phi, k, temperature)
     c = nu / k * phi
     var = temperature / k + alpha * c * c
-    x = nu * nu * phi * phi / (k * temperature)
-    y = c / jnp.sqrt(var)                     # = sqrt(x / (1 + alpha x)), smooth at nu = 0
+    x = jnp.where(big, jnp.exp(2.0 * ls), s_small * s_small)
+    # y = c / sqrt(var) = sqrt(x / (1 + alpha x)), smooth at nu = 0, exact limit as x -> inf
+    y = jnp.where(big, 1.0 / jnp.sqrt(alpha + jnp.exp(-2.0 * ls)),
+                  s_small / jnp.sqrt(1.0 + alpha * s_small * s_small))
     eps = 0.5 * erfc(y / _SQRT2)
     i_pattern = information_from_u(erf(y / _SQRT2))
-    heat = alpha * nu * nu / k * qhat
-    energy = 0.5 * alpha * k * c * c
+    r = nu / jnp.sqrt(k)
+    rt = r / jnp.sqrt(temperature)
+    m = r * phi
+    heat = alpha * r * r * qhat
+    energy = 0.5 * alpha * m * m
     return dict(
         training_error=eps,
         stability_mean=c,
@@ -364,7 +417,7 @@ def _core(alpha, nu, k, temperature, t, tau, protocol="sudden"):
         mutual_information_per_pattern=i_pattern,
         mutual_information_per_weight=alpha * i_pattern,
         heat_per_weight=heat,
-        medium_entropy_per_weight=heat / temperature,
+        medium_entropy_per_weight=alpha * rt * rt * qhat,
         work_per_weight=heat + energy,
         energy_change_per_weight=energy,
     )
@@ -415,7 +468,7 @@ def memorization_theory(alpha, nu, *, k=1.0, temperature=1.0, t=float("inf"),
                         entropy="annealed", rule="hebbian", protocol="sudden", ramp_time=None,
                         n_weights=None, key=None, n_samples=4096,
                         n_input_draws=4) -> MemorizationTheory:
-    r"""Hebbian memorisation of random labels in the thermodynamic limit (physics.md §3).
+    r"""Hebbian memorisation of random labels in the thermodynamic limit (docs/theory/hebbian-memorisation.md).
 
     With the time profile $\varphi_t=1-e^{-kt}$ (sudden switch-on) the mean stability is
     $c_t=\nu\varphi_t/k$, its variance $T/k+\alpha c_t^2$, and
@@ -426,14 +479,14 @@ def memorization_theory(alpha, nu, *, k=1.0, temperature=1.0, t=float("inf"),
     $$\frac{\Delta V}{N}=\frac{\alpha k c_t^2}2,\quad \frac WN=\frac{\Delta Q+\Delta V}N,\quad
     \eta=\frac{I/N}{\Delta S/N+\Delta Q/(NT)},\quad \Delta S(\boldsymbol\omega|\sigma_T,\boldsymbol\xi)=0 .$$
 
-    Entropy conventions (physics.md §3.3): ``"annealed"`` $\Delta S/N=\tfrac12\mathrm{log1p}(\alpha x_t)$;
+    Entropy conventions (docs/theory/hebbian-memorisation.md, eq. (45)–(49)): ``"annealed"`` $\Delta S/N=\tfrac12\mathrm{log1p}(\alpha x_t)$;
     ``"quenched_gaussian"`` the Marchenko–Pastur integral (:func:`marchenko_pastur_entropy`);
     ``"exact_mixture"`` only as a finite-$N$ Monte Carlo estimate (``n_weights`` and ``key``
     required; the other fields stay thermodynamic-limit values). They are ordered
     $\Delta S_c\le\Delta S_b\le\Delta S_a$.
 
     ``protocol="linear_ramp"`` ramps the force as $\boldsymbol f s/\tau$ for $s\le\tau$ and holds
-    it afterwards (physics.md §2.4); the mean obeys $\dot m=-km+fs/\tau$, solved exactly for every
+    it afterwards (docs/theory/thermodynamics-and-bound.md, eq. (24)–(26)); the mean obeys $\dot m=-km+fs/\tau$, solved exactly for every
     $t$ (before, at and after $\tau$), and the heat is the integral of $|f(s)-km(s)|^2$. At
     $t=\infty$ the final state is that of the sudden protocol while the heat tends to
     $|f|^2/(k^2\tau)$ for $k\tau\gg1$, so the slow-learning efficiency tends to $2/\pi$.
@@ -482,7 +535,7 @@ def memorization_theory(alpha, nu, *, k=1.0, temperature=1.0, t=float("inf"),
 
     Examples
     --------
-    The checkpoint of physics.md §10.1 ($\alpha=0.5$, $\nu=k=T=1$, $t=\infty$):
+    Checkpoint 1 of docs/theory/checkpoints.md ($\alpha=0.5$, $\nu=k=T=1$, $t=\infty$):
 
     >>> th = memorization_theory(0.5, 1.0)
     >>> [round(float(v), 6) for v in (th.training_error, th.mutual_information_per_pattern,
@@ -564,13 +617,23 @@ def _finish(out, ds, ds_se):
     return {name: jnp.broadcast_to(jnp.asarray(v), shape) for name, v in fields.items()}
 
 
+_MP_LOG_FORM = 0.5 * math.log(1e8)  # above x = 1e8 the quenched entropy uses ln x (no overflow)
+
+
 def _closed_form(alpha, nu, k, temperature, t, tau, *, protocol, entropy):
     out = _core(alpha, nu, k, temperature, t, tau, protocol)
-    x = out["signal_to_noise"]
+    phi, _ = _profiles(k, t, tau, protocol)
+    big, ls, s_small = _snr(nu, phi, k, temperature)
     if entropy == "annealed":
-        ds = 0.5 * jnp.log1p(alpha * x)
+        # 0.5 log1p(alpha x) = ln sqrt(x) + 0.5 ln(alpha + 1/x) for x > 1 (finite as x overflows)
+        ds = jnp.where(big, ls + 0.5 * jnp.log(alpha + jnp.exp(-2.0 * ls)),
+                       0.5 * jnp.log1p(alpha * s_small * s_small))
     else:
-        ds = _mp_entropy(*jnp.broadcast_arrays(alpha, x))
+        huge = big & (ls > _MP_LOG_FORM)
+        x_mod = jnp.where(huge, 1.0, out["signal_to_noise"])
+        lx = jnp.where(huge, 2.0 * ls, 0.0)
+        ds = jnp.where(huge, _mp_entropy_log(*jnp.broadcast_arrays(alpha, lx)),
+                       _mp_entropy(*jnp.broadcast_arrays(alpha, x_mod)))
     return _finish(out, ds, jnp.zeros_like(ds))
 
 
@@ -598,13 +661,13 @@ def _conventions(entropy, protocol, temperature, n_weights) -> Conventions:
 
 
 # --------------------------------------------------------------------------------------------
-# limits (physics.md §3.5, §10.2)
+# limits (docs/theory/hebbian-memorisation.md, eq. (55)–(56); checkpoint 2)
 # --------------------------------------------------------------------------------------------
 
 
 @float64
 def efficiency_slow_learning_limit(k, t, protocol="sudden", *, ramp_time=None):
-    r"""Slow-learning ($\nu\to0$) limit of the Hebbian efficiency (physics.md §3.5, §10.2).
+    r"""Slow-learning ($\nu\to0$) limit of the Hebbian efficiency (docs/theory/hebbian-memorisation.md, eq. (55)).
 
     For small $x_t$: $I/N\simeq\alpha x_t/\pi$, $\Delta S/N\simeq\alpha x_t/2$ in every entropy
     convention, and $\Delta Q/(NT)=\alpha\nu^2\hat Q_t/(kT)$ with $x_t=\nu^2\varphi_t^2/(kT)$, so
@@ -661,7 +724,7 @@ def efficiency_slow_learning_limit(k, t, protocol="sudden", *, ramp_time=None):
 
 @float64
 def efficiency_fast_learning_coefficient(alpha, k, *, temperature=1.0):
-    r"""Fast-learning ($\nu\to\infty$, $t=\infty$) coefficient $\lim\eta\,\nu^2$ (physics.md §3.5).
+    r"""Fast-learning ($\nu\to\infty$, $t=\infty$) coefficient $\lim\eta\,\nu^2$ (docs/theory/hebbian-memorisation.md, eq. (56)).
 
     $I/N\to\alpha[\ln2-h_2(H(1/\sqrt\alpha))]$ while $\Delta Q/(NT)=\alpha\nu^2/(2kT)$ dominates
     the cost, so

@@ -1,16 +1,17 @@
-r"""Teacher–student learning in the thermodynamic limit (physics.md §4–5; Goldt & Seifert, NJP 2017).
+r"""Teacher–student learning in the thermodynamic limit (docs/theory/teacher-student-and-online.md; Goldt & Seifert,
+NJP 2017).
 
 A student perceptron $\boldsymbol\omega$ learns the rule $\sigma_T=\mathrm{sgn}(\boldsymbol T\cdot\boldsymbol\xi/\sqrt N)$
-of a teacher $|\boldsymbol T|^2=N$ in the Langevin dynamics of physics.md §1 (weight decay $k$, learning rate
+of a teacher $|\boldsymbol T|^2=N$ in the Langevin dynamics of docs/theory/model.md, eq. (8) (weight decay $k$, learning rate
 $\nu$, temperature $T$, $k_B=\mu=1$), starting in equilibrium, $\boldsymbol\omega(0)\sim\mathcal N(0,(T/k)\mathbb 1)$.
 Everything is expressed through the order parameters $R=\boldsymbol\omega\cdot\boldsymbol T/N$ and
-$Q=|\boldsymbol\omega|^2/N$, with $\rho=R/\sqrt Q$, $Q_0=T/k$, per weight (physics.md §4.3):
+$Q=|\boldsymbol\omega|^2/N$, with $\rho=R/\sqrt Q$, $Q_0=T/k$, per weight (docs/theory/teacher-student-and-online.md, eq. (60)):
 
 $$\epsilon_g=\frac{\arccos\rho}\pi,\qquad\frac IN=-\tfrac12\ln(1-\rho^2),\qquad
 \frac{\Delta S(\boldsymbol\omega)}N=\tfrac12\ln\frac Q{Q_0},\qquad
 \frac{\Delta S(\boldsymbol\omega|\boldsymbol T)}N=\tfrac12\ln\frac{Q-R^2}{Q_0}.$$
 
-**Online** (one fresh sample per update, time $\alpha$; physics.md §5): the ODEs
+**Online** (one fresh sample per update, time $\alpha$; docs/theory/teacher-student-and-online.md, eq. (64)): the ODEs
 
 $$\frac{dR}{d\alpha}=-kR+\nu\langle F\sigma_Tu\rangle,\qquad
 \frac{dQ}{d\alpha}=-2kQ+2\nu\langle F\sigma_Th\rangle+\nu^2\langle F^2\rangle+2T,\qquad
@@ -19,9 +20,10 @@ $$\frac{dR}{d\alpha}=-kR+\nu\langle F\sigma_Tu\rangle,\qquad
 with $R(0)=0$, $Q(0)=T/k$, are integrated by :func:`scipy.integrate.solve_ivp` (DOP853, tight
 tolerances) in the excess variable $D=Q-T/k$, $dD/d\alpha=-2kD+2\nu\langle F\sigma_Th\rangle+\nu^2\langle F^2\rangle$,
 so that the thermal terms cancel exactly (the AdaTron at $\nu=2$ keeps $Q\equiv T/k$ to the last bit).
-Online Hebbian learning has a closed form (§5.3), used by default.
+Online Hebbian learning has a closed form (eq. (67)–(69) there), used by default.
 
-**Batch** (fixed $P=\alpha N$ samples, Langevin time $t$): only Hebbian learning has a closed form (§4.4).
+**Batch** (fixed $P=\alpha N$ samples, Langevin time $t$): only Hebbian learning has a closed form
+(eq. (61)–(63) there).
 """
 
 from __future__ import annotations
@@ -52,9 +54,9 @@ __all__ = [
     "teacher_student_theory",
 ]
 
-#: learning modes (physics.md §4.1)
+#: learning modes (docs/theory/model.md)
 MODES: tuple[str, ...] = ("online", "batch")
-#: heat conventions by name (physics.md §5.5); theory supports ``kick_relaxation`` only online
+#: heat conventions by name (docs/theory/teacher-student-and-online.md); theory supports ``kick_relaxation`` only online
 HEAT_CONVENTIONS: tuple[str, ...] = ("kick_relaxation", "continuous_force", "not_applicable")
 #: how the online order parameters are obtained
 SOLVERS: tuple[str, ...] = ("auto", "closed_form", "ode")
@@ -87,7 +89,8 @@ class OrderParameterSolution(NamedTuple):
 
 
 class TeacherStudentTheory(NamedTuple):
-    r"""Teacher–student learning in the thermodynamic limit, per weight (physics.md §4–5).
+    r"""Teacher–student learning in the thermodynamic limit, per weight
+    (docs/theory/teacher-student-and-online.md).
 
     Online: 1-D (or 0-D for scalar ``alpha``) arrays over the $\alpha$ grid. Batch: arrays of the
     broadcast shape of ``alpha, t, nu, k, temperature``. Informations and entropies in nats, heat,
@@ -140,7 +143,7 @@ class TeacherStudentTheory(NamedTuple):
 
 
 def _scalar(name, value, *, minimum, strict, what, fix) -> float:
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_, str, bytes)) or value is None:
         raise InputError(f"{name} ({what}) must be a number, got {_show(value)}. {fix}")
     if np.ndim(value) != 0:
         raise InputError(f"{name} ({what}) must be a scalar in online mode, got shape "
@@ -176,7 +179,8 @@ def _check_heat(mode, heat) -> str:
     if heat == "continuous_force":
         raise InputError(
             "heat='continuous_force' has no thermodynamic-limit theory: the update acts as a force "
-            "over the sample duration 1/N and the heat per weight grows like N (physics.md §5.5). "
+            "over the sample duration 1/N and the heat per weight grows like N "
+            "(docs/theory/teacher-student-and-online.md, 'Online heat: two conventions'). "
             "The theory supports heat='kick_relaxation' (kicks are work, heat is released in the "
             "thermal relaxation); for continuous_force simulate at finite N instead "
             "(`thermoinfer simulate teacher-student --heat continuous_force ...`)."
@@ -287,7 +291,9 @@ def _observables(alpha, R, Q0, excess_Q, excess_V, heat, heat_rate, k, temperatu
 
 
 def _online_hebbian_closed_form(alpha, nu, k, temperature):
-    """R, D = Q - T/k, V - T/k, heat, heat rate of online Hebbian learning (physics.md §5.3, §5.5)."""
+    """R, D = Q - T/k, V - T/k, heat, heat rate of online Hebbian learning.
+
+    docs/theory/teacher-student-and-online.md, eq. (67)–(71)."""
     a = jnp.asarray(alpha, dtype=float)
     b = nu * _SQRT_2_OVER_PI
     one_minus = -jnp.expm1(-k * a)                      # 1 - e^{-k alpha}
@@ -355,7 +361,9 @@ def _steady_state(rates, k, q0, y, rtol, atol, max_chunks=60):
 def order_parameter_ode(alpha, *, rule="hebbian", nu=1.0, k=1.0, temperature=1.0,
                         averages: str = "auto", rtol: float = _RTOL, atol: float = _ATOL,
                         n_angle: int = N_ANGLE, n_radius: int = N_RADIUS) -> OrderParameterSolution:
-    r"""Solve the online order-parameter ODEs of physics.md §5.2 for any registered rule.
+    r"""Solve the online order-parameter ODEs for any registered rule.
+
+    The ODEs are eq. (64) of docs/theory/teacher-student-and-online.md.
 
     $$\frac{dR}{d\alpha}=-kR+\nu\langle F\sigma_Tu\rangle,\quad
     \frac{dD}{d\alpha}=-2kD+2\nu\langle F\sigma_Th\rangle+\nu^2\langle F^2\rangle,\quad
@@ -439,7 +447,9 @@ def _solve_online_ode(grid, rule, method, nu, k, temperature, rtol, atol, n_angl
 
 
 def _batch_hebbian(alpha, t, nu, k, temperature):
-    """Physics.md §4.4 with T: R, D = Q - T/k, V - T/k, heat and heat rate (per unit time)."""
+    """Batch Hebbian closed form with T: R, D = Q - T/k, V - T/k, heat and heat rate (per unit time).
+
+    docs/theory/teacher-student-and-online.md, eq. (61)–(62)."""
     c = nu / k * (-jnp.expm1(-k * t))                     # c_t
     a2 = alpha + 2.0 * alpha * alpha / jnp.pi             # alpha + 2 alpha^2 / pi
     R = c * alpha * _SQRT_2_OVER_PI
@@ -462,31 +472,32 @@ def teacher_student_theory(alpha, *, mode: str = "online", rule="hebbian", nu=1.
                            atol: float = _ATOL) -> TeacherStudentTheory:
     r"""Teacher–student learning in the thermodynamic limit: order parameters, information, heat, η.
 
-    **Online** (``mode="online"``, physics.md §5): $R(\alpha)$, $Q(\alpha)$ from the ODEs of §5.2 for any
-    registered rule (:func:`order_parameter_ode`), or from the online Hebbian closed form of §5.3
+    **Online** (``mode="online"``; equations of docs/theory/teacher-student-and-online.md):
+    $R(\alpha)$, $Q(\alpha)$ from the ODEs (64) for any
+    registered rule (:func:`order_parameter_ode`), or from the online Hebbian closed form (67)–(69)
     (default for ``rule="hebbian"``),
 
     $$R=\frac bk(1-e^{-k\alpha}),\quad Q-R^2=\frac Tk+\frac{\nu^2}{2k}(1-e^{-2k\alpha}),\quad
     \frac{\Delta Q}N=\frac{b^2}k\,g(k\alpha)+\frac{\nu^2}4\,h(2k\alpha),\quad b=\nu\sqrt{2/\pi},$$
 
     with $g(u)=\int_0^u(1-e^{-s})^2ds$ and $h(u)=u-1+e^{-u}$. The heat is the ``kick_relaxation`` heat of
-    §5.5, $d(\Delta Q/N)/d\alpha=k(kQ-T)$: the kicks count as work, the heat is released in the thermal
+    eq. (70), $d(\Delta Q/N)/d\alpha=k(kQ-T)$: the kicks count as work, the heat is released in the thermal
     relaxation. ``alpha=inf`` is the steady state ($\Delta Q=\pm\infty$ unless $Q^*=T/k$).
     ``feedback_uncorrected`` is ``rule.depends_on_activation`` (Perceptron, AdaTron, user rules not
     declared independent of $h$): their kicks are feedback and $\eta$ is NaN whatever the margin.
 
-    **Batch** (``mode="batch"``, physics.md §4.4, Hebbian only): with $c_t=\frac\nu k(1-e^{-kt})$,
+    **Batch** (``mode="batch"``, eq. (61)–(63), Hebbian only): with $c_t=\frac\nu k(1-e^{-kt})$,
 
     $$R=c_t\alpha\sqrt{2/\pi},\quad Q=\frac Tk+c_t^2\Big(\alpha+\frac{2\alpha^2}\pi\Big),\quad
     \frac{\Delta Q}N=\frac{\nu^2}{2k}\Big(\alpha+\frac{2\alpha^2}\pi\Big)(1-e^{-2kt}),$$
 
     arrays broadcast over ``alpha, t, nu, k, temperature``; ``feedback_uncorrected`` is False.
 
-    Observables for both (physics.md §4.3, $Q_0=T/k$): $\rho=R/\sqrt Q$, $\epsilon_g=\arccos(\rho)/\pi$,
+    Observables for both (eq. (60), $Q_0=T/k$): $\rho=R/\sqrt Q$, $\epsilon_g=\arccos(\rho)/\pi$,
     $I/N=-\frac12\ln(1-\rho^2)$, $\Delta S/N=\frac12\ln(Q/Q_0)$, $\Delta S(\boldsymbol\omega|\boldsymbol T)/N=\frac12\ln((Q-R^2)/Q_0)$,
     $\eta=I/(\Delta S+\Delta Q/T)$ with the bound flags of :func:`thermoinfer.information.efficiency`.
 
-    Temperature (physics.md §0.4): for a rule homogeneous of degree $p$ in $h$ ($p=0$ Hebbian and
+    Temperature (docs/theory/units.md, "How the temperature enters"): for a rule homogeneous of degree $p$ in $h$ ($p=0$ Hebbian and
     Perceptron, $p=1$ AdaTron), the results at $(\nu,T)$ equal those at $(\nu T^{(p-1)/2},1)$ with
     $R\to\sqrt T R$, $Q\to TQ$ and the energies $\to T\times$; every entropy-unit quantity is unchanged.
 
@@ -531,7 +542,7 @@ def teacher_student_theory(alpha, *, mode: str = "online", rule="hebbian", nu=1.
 
     Examples
     --------
-    Online Hebbian learning at $\nu=k=T=1$ (physics.md §10.5):
+    Online Hebbian learning at $\nu=k=T=1$ (checkpoint 5, docs/theory/checkpoints.md):
 
     >>> th = teacher_student_theory([1.0, float("inf")])
     >>> [round(float(v), 5) for v in th.R], [round(float(v), 5) for v in th.Q]
@@ -548,7 +559,7 @@ def teacher_student_theory(alpha, *, mode: str = "online", rule="hebbian", nu=1.
     >>> bool(np.isnan(th.efficiency)), float(th.margin) == -float(th.mutual_information_per_weight)
     (True, True)
 
-    Batch Hebbian learning at $\alpha=1$, $t\to\infty$ (physics.md §10.4):
+    Batch Hebbian learning at $\alpha=1$, $t\to\infty$ (checkpoint 4, docs/theory/checkpoints.md):
 
     >>> th = teacher_student_theory(1.0, mode="batch")
     >>> round(float(th.Q), 4), round(float(th.efficiency), 5)
@@ -595,7 +606,7 @@ def _batch(alpha, rule, nu, k, temperature, t, heat_convention, solver, averages
     if rule is not RULES["hebbian"]:
         raise InputError(
             f"batch teacher-student theory exists only for Hebbian learning (a closed form, "
-            f"physics.md §4.4); rule {rule.name!r} has no closed form in batch mode. Simulate "
+            f"docs/theory/teacher-student-and-online.md, eq. (61)); rule {rule.name!r} has no closed form in batch mode. Simulate "
             f"instead: `thermoinfer simulate teacher-student --mode batch --rule {rule.name} ...`, "
             "or use mode='online' for the order-parameter ODEs."
         )

@@ -1,4 +1,4 @@
-"""Thermodynamic functionals: entropy production of general linear OU systems (physics.md §9).
+"""Thermodynamic functionals: entropy production of general linear OU systems (docs/theory/linear-ou.md).
 
 Trajectory functionals (heat, work, Δs_tot, fluctuation-theorem diagnostics) build on the path
 densities of :mod:`thermoinfer.paths`.

@@ -1,4 +1,5 @@
-r"""Stochastic entropy production per trajectory of the batch learning neuron (physics.md §2, §8).
+r"""Stochastic entropy production per trajectory of the batch learning neuron (docs/theory/thermodynamics-and-bound.md,
+docs/theory/paths-and-entropy-production.md).
 
 For a trajectory $\boldsymbol\omega(\cdot)$ on $[0, t]$, started in $p_0 = \mathcal N(0, (T/k)\mathbb 1)$ and
 with the data switched on at $t = 0$:
@@ -7,7 +8,7 @@ $$\Delta s_{sys} = \ln p_0(\boldsymbol\omega_0) - \ln p_t(\boldsymbol\omega_t),\
 \Delta s_m = q/T,\qquad \Delta s_{tot} = \Delta s_{sys} + \Delta s_m,$$
 
 with the heat $q = U_{tot}(\boldsymbol\omega_0) - U_{tot}(\boldsymbol\omega_t)$ (exact for every batch rule,
-§2.6) or its Stratonovich sum, and $U_{tot} = \frac k2|\boldsymbol\omega|^2 - \nu\sum_\mu G_\mu(A^\mu)$.
+docs/theory/thermodynamics-and-bound.md, eq. (31)) or its Stratonovich sum, and $U_{tot} = \frac k2|\boldsymbol\omega|^2 - \nu\sum_\mu G_\mu(A^\mu)$.
 
 Where the final density is known, the system term is exact; everywhere its **method** is named
 (``system_method``):
@@ -23,19 +24,20 @@ Where the final density is known, the system term is exact; everywhere its **met
 * ``unavailable`` — NaN (weight-dependent rule at finite $t$, the default there).
 
 The integral fluctuation theorem holds for **any** normalised reverse-start density $\tilde p$
-(§8.2), so :func:`entropy_production` also offers $\tilde p = p_0$ (the exponent is then $w/T$,
+(docs/theory/paths-and-entropy-production.md, eq. (81)), so :func:`entropy_production` also offers $\tilde p = p_0$ (the exponent is then $w/T$,
 Bochkov–Kuzovlev) and $\tilde p = p_\infty$ (any batch rule; with the exact heat the exponent
 depends on $\boldsymbol\omega_0$ only and equals $(w_J - \Delta F)/T$). $\ln Z$ comes from
 :func:`log_partition_function`: exact for weight-independent forces, thermodynamic integration
-(§2.6.3, Metropolis-adjusted Langevin sampling of $p_\infty$ whose proposal density is the
+(docs/theory/thermodynamics-and-bound.md, eq. (33); Metropolis-adjusted Langevin sampling of $p_\infty$ whose proposal density is the
 paths-layer Euler–Maruyama kernel), or importance sampling from $p_0$ (an independent small-$N$
 estimator).
 
 The path-based log ratio $\ln\mathcal P/\tilde{\mathcal P}$ (:func:`path_log_ratio`) goes through the
 single path density of :mod:`thermoinfer.paths`: exact OU kernels (Hebbian; then it equals
-$\Delta s_{tot}$ on every path and any grid, §8.1) or Euler–Maruyama kernels (any rule; exact IFT
+$\Delta s_{tot}$ on every path and any grid, docs/theory/paths-and-entropy-production.md, eq. (76))
+or Euler–Maruyama kernels (any rule; exact IFT
 of the discrete chain at any $\Delta t$, while the Stratonovich heat differs from it by the
-$O(\Delta t)$ boundary term, §8.3).
+$O(\Delta t)$ boundary term of eq. (83) there).
 
 Units: nats for entropies and log ratios; energies in the units of $T$ ($k_B = 1$).
 """
@@ -189,7 +191,10 @@ class EntropyProduction(NamedTuple):
 
     @property
     def detailed_ft_applies(self) -> bool:
-        """Whether physics.md guarantees the detailed fluctuation theorem for these numbers."""
+        """Whether the detailed fluctuation theorem is guaranteed for these numbers.
+
+        See consequence 5 in docs/theory/thermodynamics-and-bound.md, "Batch learning forces are
+        conservative"."""
         return (self.system_method == "exact_ou" and self.form == "conditional"
                 and self.reverse_start == "p_t" and self.dynamics == "exact_ou")
 
@@ -328,7 +333,8 @@ def conditional_log_prob(weights, data, rule, params: NeuronParams, *, t):
     $$p_t = \mathcal N\Big(\boldsymbol m_t,\ \frac Tk\mathbb 1\Big),\qquad
     \boldsymbol m_t = \frac{1-e^{-kt}}{k}\boldsymbol f$$
 
-    (physics.md §3.1; the covariance stays $T/k$ because the start is in equilibrium).
+    (docs/theory/hebbian-memorisation.md, eq. (37); the covariance stays $T/k$ because the start
+    is in equilibrium).
 
     Parameters
     ----------
@@ -424,8 +430,8 @@ def _log_mixture_excess(A, G, scale_lin, scale_quad, *, gp, gm, block):
 def marginal_log_prob(weights, data, rule, params: NeuronParams, *, t):
     r"""Exact label-marginal $\ln p_t(\boldsymbol\omega\mid\boldsymbol\xi) = \ln 2^{-P}\sum_{\sigma}p_t(\boldsymbol\omega\mid\sigma,\boldsymbol\xi)$, nats.
 
-    The mixture of $2^P$ Gaussians $\mathcal N(\boldsymbol m_{\sigma,t}, (T/k)\mathbb 1)$ (physics.md §2.2,
-    §3.3c) is evaluated exactly by enumerating all label vectors in the $P$-dimensional projected
+    The mixture of $2^P$ Gaussians $\mathcal N(\boldsymbol m_{\sigma,t}, (T/k)\mathbb 1)$
+    (docs/theory/hebbian-memorisation.md, eq. (48)) is evaluated exactly by enumerating all label vectors in the $P$-dimensional projected
     space, with log-sum-exp:
 
     $$\ln p_t(\boldsymbol\omega\mid\boldsymbol\xi) = \ln p_0(\boldsymbol\omega) - P\ln2
@@ -472,7 +478,8 @@ def stochastic_mutual_information(weights, data, rule, params: NeuronParams, *, 
     r"""$i_t = \ln p_t(\boldsymbol\omega\mid\sigma_T,\boldsymbol\xi) - \ln p_t(\boldsymbol\omega\mid\boldsymbol\xi)$ per replica, nats.
 
     Its mean over trajectories and labels is $I(\boldsymbol\omega:\sigma_T\mid\boldsymbol\xi)$; $i_0 = 0$
-    because $p_0$ does not depend on the labels (physics.md §8.1, Hebbian only).
+    because $p_0$ does not depend on the labels (docs/theory/paths-and-entropy-production.md, eq. (80);
+    Hebbian only).
     """
     return (conditional_log_prob(weights, data, rule, params, t=t)
             - marginal_log_prob(weights, data, rule, params, t=t))
@@ -480,7 +487,7 @@ def stochastic_mutual_information(weights, data, rule, params: NeuronParams, *, 
 
 @float64
 def stationary_log_prob(weights, data, rule, params: NeuronParams, *, log_partition):
-    r"""$\ln p_\infty(\boldsymbol\omega) = -U_{tot}(\boldsymbol\omega)/T - \ln Z$ (any batch rule, physics.md §2.6), nats.
+    r"""$\ln p_\infty(\boldsymbol\omega) = -U_{tot}(\boldsymbol\omega)/T - \ln Z$ (any batch rule, docs/theory/thermodynamics-and-bound.md, eq. (29)), nats.
 
     Parameters
     ----------
@@ -582,7 +589,7 @@ def log_partition_function(key, data, rule, params: NeuronParams, *, method: str
     Methods (the one used is named on the result):
 
     * ``"exact"`` — weight-independent force (Hebbian): $\ln Z = \ln Z_0 + |\boldsymbol f|^2/(2kT)$.
-    * ``"thermodynamic_integration"`` (physics.md §2.6.3) —
+    * ``"thermodynamic_integration"`` (docs/theory/thermodynamics-and-bound.md, eq. (33)) —
       $\ln Z(\nu) = \ln Z_0 + \frac1T\int_0^\nu\langle\sum_\mu G_\mu\rangle_{\nu'}d\nu'$ with
       ``n_nodes``-point Gauss–Legendre quadrature in $\nu'$ (the integrand is smooth in $\nu'$).
       Each average is over ``n_chains`` independent Metropolis-adjusted Langevin (MALA) chains
@@ -707,7 +714,8 @@ def inclusive_work(initial_weights, data, rule, params: NeuronParams):
     r"""Inclusive (Jarzynski) work of the sudden switch-on, $w_J = -\nu\sum_\mu G_\mu(A^\mu(\boldsymbol\omega_0))$, energy units.
 
     $= U_{tot}(\boldsymbol\omega_0) - V(\boldsymbol\omega_0)$: with the full $U_{tot}$ as the energy, all work
-    is done at $t = 0$ (physics.md §8.1–8.2). Independent of $t$.
+    is done at $t = 0$ (docs/theory/paths-and-entropy-production.md, eq. (79) and "General IFT
+    statement"). Independent of $t$.
     """
     rule, data, p = get_rule(rule), _data(data), _params(params)
     w0 = _weights("initial_weights", initial_weights, data)
@@ -719,7 +727,7 @@ def inclusive_work(initial_weights, data, rule, params: NeuronParams):
 def exclusive_work(initial_weights, final_weights, data, rule, params: NeuronParams):
     r"""Exclusive work $w = \int\boldsymbol f\circ d\boldsymbol\omega = \nu\big[\sum_\mu G_\mu(A^\mu_t) - \sum_\mu G_\mu(A^\mu_0)\big]$, energy units.
 
-    Exact and path-independent for every batch rule (Stratonovich chain rule, physics.md §2.6);
+    Exact and path-independent for every batch rule (Stratonovich chain rule, docs/theory/thermodynamics-and-bound.md, eq. (31));
     equals $q + \Delta V$ with the exact heat. The Bochkov–Kuzovlev identity uses it.
     """
     rule, data, p = get_rule(rule), _data(data), _params(params)
@@ -870,7 +878,8 @@ def entropy_production(result: SimulationResult, data, rule, params: NeuronParam
       ``system_method == "unavailable"`` for a nonlinear rule at finite $t$). With
       ``form="marginal"`` the labels are marginalised and ``information`` holds
       $\Delta i = i_t$; then $\langle e^{-\mathrm{total}+\Delta i}\rangle = 1$ too, and the mean of
-      ``total`` bounds $I(\boldsymbol\omega:\sigma_T)$ (physics.md §2.3, §8.1).
+      ``total`` bounds $I(\boldsymbol\omega:\sigma_T)$ (docs/theory/thermodynamics-and-bound.md,
+      eq. (20); docs/theory/paths-and-entropy-production.md, eq. (80)).
     * ``reverse_start="p_0"``: ``total`` $= w/T$ (exclusive work): Bochkov–Kuzovlev.
     * ``reverse_start="p_inf"``: $\tilde p = p_\infty = e^{-U_{tot}/T}/Z$, any batch rule; needs
       ``log_partition``. With exact heat ``total`` $= (w_J - \Delta F)/T$ depends on
@@ -878,7 +887,7 @@ def entropy_production(result: SimulationResult, data, rule, params: NeuronParam
 
     Heat: ``"exact"`` $q = U_{tot}(\boldsymbol\omega_0) - U_{tot}(\boldsymbol\omega_t)$; ``"integrated"``,
     the simulator's Stratonovich sum (rule-dependent $O(\Delta t^{\gamma})$ per-path error,
-    physics.md §7); ``"path_kernel"``, $T$ times the forward/reversed kernel log ratio of the
+    docs/theory/numerics.md); ``"path_kernel"``, $T$ times the forward/reversed kernel log ratio of the
     recorded path through :func:`path_log_ratio` (exact OU kernels for ``exact_ou`` dynamics,
     Euler–Maruyama kernels otherwise — then the IFT is exact for the discrete chain at any
     $\Delta t$; needs ``simulate(..., record_every=1)``).
@@ -1038,11 +1047,12 @@ def path_log_ratio(paths, times, data, rule, params: NeuronParams, *, kernel: st
       :func:`~thermoinfer.paths.ou_path_log_prob` and
       :func:`~thermoinfer.paths.ou_path_log_prob_reversed`, on any (irregular) grid. By detailed
       balance ``dynamical`` $= q/T$ exactly, and with ``reverse_start="p_t"`` ``total`` equals
-      $\Delta s_{tot}$ on every path (physics.md §8.1).
+      $\Delta s_{tot}$ on every path (docs/theory/paths-and-entropy-production.md, eq. (76)).
     * ``kernel="euler_maruyama"``: the Itô pre-point kernels
       (:func:`~thermoinfer.paths.em_log_ratio`); ``dynamical`` is exact for the discrete EM chain
       (IFT exact at any $\Delta t$), ``medium`` is its Stratonovich part (the integrated $q/T$)
-      and ``discretisation`` the $O(\Delta t)$ boundary term between them (physics.md §8.3).
+      and ``discretisation`` the $O(\Delta t)$ boundary term between them (docs/theory/paths-and-entropy-production.md,
+      eq. (83)).
 
     Parameters
     ----------

@@ -1,9 +1,10 @@
 r"""Fluctuation-theorem diagnostics with standard errors and effective-sample-size gates.
 
 Every identity here is an exponential average $\langle e^{-X}\rangle$ over independent trajectories
-(physics.md §8): the integral fluctuation theorem (IFT) with a **named reverse-start distribution**
-$\tilde p$, the Jarzynski equality (inclusive work, $\Delta F$), the Bochkov–Kuzovlev identity
-(exclusive work), and, only where physics.md says it holds, the detailed fluctuation theorem (DFT).
+(docs/theory/paths-and-entropy-production.md): the integral fluctuation theorem (IFT) with a
+**named reverse-start distribution** $\tilde p$, the Jarzynski equality (inclusive work, $\Delta F$),
+the Bochkov–Kuzovlev identity (exclusive work), and, only where it is guaranteed, the detailed
+fluctuation theorem (DFT).
 
 * IFT, $\tilde p = p_t$: $X = \Delta s_{tot} = \ln p_0(\omega_0) - \ln p_t(\omega_t) + q/T$, expected $1$;
 * IFT, $\tilde p = p_0$: $X = w/T$ (this is Bochkov–Kuzovlev), expected $1$;
@@ -12,7 +13,7 @@ $\tilde p$, the Jarzynski equality (inclusive work, $\Delta F$), the Bochkov–K
   $Z/Z_0 = e^{-\Delta F/T}$;
 * Bochkov–Kuzovlev: $X = w/T$ with $w = \int\boldsymbol f\circ d\boldsymbol\omega$, expected $1$.
 
-Exponential averages are dominated by rare trajectories (physics.md §7). Each estimate is gated by
+Exponential averages are dominated by rare trajectories (docs/theory/numerics.md, eq. (99)). Each estimate is gated by
 the effective sample size of its weights $e^{-X}$,
 
 $$\mathrm{ESS} = \frac{(\sum_r e^{-X_r})^2}{\sum_r e^{-2X_r}},$$
@@ -272,7 +273,7 @@ def _check(identity, label, reverse_start, exponent, expected, expected_se, *, m
 def integral_fluctuation_theorem(entropy_production, *, reverse_start: str | None = None,
                                  include_information: bool = False,
                                  min_ess: float = DEFAULT_MIN_ESS) -> FluctuationCheck:
-    r"""Integral fluctuation theorem $\langle e^{-X}\rangle = 1$ with a named reverse start (physics.md §8.2).
+    r"""Integral fluctuation theorem $\langle e^{-X}\rangle = 1$ with a named reverse start (docs/theory/paths-and-entropy-production.md, eq. (81)).
 
     $$X = \ln p_0(\boldsymbol\omega_0) - \ln\tilde p(\boldsymbol\omega_t) + q/T$$
 
@@ -280,7 +281,7 @@ def integral_fluctuation_theorem(entropy_production, *, reverse_start: str | Non
     the label-marginal $p_t(\boldsymbol\omega\mid\boldsymbol\xi)$ (Seifert's IFT, weaker bound),
     $p_0$ (Bochkov–Kuzovlev) or $p_\infty\propto e^{-U_{tot}/T}$ (checks $\ln Z$ and the heat,
     not the dynamics). With ``include_information`` the exponent is $X - \Delta i$ with the
-    stochastic mutual information $\Delta i$ (physics.md §8.1,
+    stochastic mutual information $\Delta i$ (docs/theory/paths-and-entropy-production.md, eq. (80),
     $\langle e^{-(\Delta s+q/T)+\Delta i}\rangle = 1$).
 
     Parameters
@@ -338,7 +339,7 @@ def integral_fluctuation_theorem(entropy_production, *, reverse_start: str | Non
 
 def jarzynski(inclusive_work, temperature, log_partition, *,
               min_ess: float = DEFAULT_MIN_ESS) -> FluctuationCheck:
-    r"""Jarzynski equality $\langle e^{-w_J/T}\rangle = e^{-\Delta F/T} = Z/Z_0$ (inclusive work, physics.md §8.1–8.2).
+    r"""Jarzynski equality $\langle e^{-w_J/T}\rangle = e^{-\Delta F/T} = Z/Z_0$ (inclusive work, docs/theory/paths-and-entropy-production.md, eq. (79)).
 
     For the sudden switch-on the inclusive work is done at $t=0$,
     $w_J = U_{tot}(\boldsymbol\omega_0) - V(\boldsymbol\omega_0) = -\nu\sum_\mu G_\mu(A^\mu_0)$
@@ -397,7 +398,7 @@ def jarzynski(inclusive_work, temperature, log_partition, *,
 
 def bochkov_kuzovlev(exclusive_work, temperature, *,
                      min_ess: float = DEFAULT_MIN_ESS) -> FluctuationCheck:
-    r"""Bochkov–Kuzovlev identity $\langle e^{-w/T}\rangle = 1$ for the exclusive work (physics.md §8.1).
+    r"""Bochkov–Kuzovlev identity $\langle e^{-w/T}\rangle = 1$ for the exclusive work (docs/theory/paths-and-entropy-production.md, eq. (78)).
 
     $w = \int\boldsymbol f\circ d\boldsymbol\omega$ with the bare $V$ as the energy; it is the IFT with
     the reverse process started in $p_0$. Not the Jarzynski equality.
@@ -437,7 +438,8 @@ def detailed_fluctuation_theorem(entropy_production, *, n_bins: int = 24,
                                  min_count: int = 10) -> FluctuationCheck:
     r"""Detailed fluctuation theorem $p(\Delta s_{tot})/p(-\Delta s_{tot}) = e^{\Delta s_{tot}}$, only where it holds.
 
-    physics.md §2.6.5 and §8.2 guarantee it only for Hebbian learning (weight-independent force),
+    It is guaranteed (docs/theory/thermodynamics-and-bound.md, consequence 5 of "Batch learning
+    forces are conservative") only for Hebbian learning (weight-independent force),
     where the conditional $\Delta s_{tot}$ with exact $p_t$ is Gaussian with variance twice its mean,
     and for runs started in a steady state (where $\Delta s_{tot}\equiv 0$ in batch learning). For
     Perceptron, AdaTron or user rules after a sudden switch-on only the IFT holds, and this
@@ -485,7 +487,7 @@ def detailed_fluctuation_theorem(entropy_production, *, n_bins: int = 24,
             "the detailed fluctuation theorem p(s)/p(-s) = e^s is guaranteed only for Hebbian "
             "learning (weight-independent force, exact OU dynamics) with the conditional total "
             "entropy production (reverse_start='p_t', form='conditional', exact p_t) and for runs "
-            f"started in a steady state (physics.md §2.6, §8.2); got rule {ep.rule!r}, "
+            f"started in a steady state (docs/theory/thermodynamics-and-bound.md); got rule {ep.rule!r}, "
             f"reverse_start={ep.reverse_start!r}, form={ep.form!r}, system entropy "
             f"{ep.system_method!r}, dynamics {ep.dynamics!r}. After a sudden switch-on only the "
             "integral FT holds: use integral_fluctuation_theorem."

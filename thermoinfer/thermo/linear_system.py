@@ -1,4 +1,4 @@
-r"""Entropy production of a general linear Ornstein–Uhlenbeck system (physics.md §9).
+r"""Entropy production of a general linear Ornstein–Uhlenbeck system (docs/theory/linear-ou.md).
 
 For $d\boldsymbol x = A\boldsymbol x\,dt + \sqrt{2D}\,d\boldsymbol W$ with a stable drift matrix $A$ (not
 necessarily symmetric) and a positive-definite diffusion matrix $D$ (e.g. several baths,
@@ -15,7 +15,7 @@ $D_i = T_i/\gamma_i$):
   velocity) is used: it is a sum of squares, exactly $\ge 0$, and has no cancellation near
   equilibrium ($\Omega = 0$ there);
 * exact KL rate between the forward and the time-reversed stationary process sampled at
-  $\Delta t$ (the boxed $\Sigma/\Sigma_r$ formula of §9), $\dot D_{KL}(\Delta t)\le\sigma$, $\to\sigma$ as
+  $\Delta t$ (docs/theory/linear-ou.md, eq. (90)), $\dot D_{KL}(\Delta t)\le\sigma$, $\to\sigma$ as
   $\Delta t\to0$.
 
 All variables are assumed even under time reversal (overdamped dynamics). ``steady_covariance``,
@@ -25,6 +25,7 @@ equation is solved as a Kronecker (vec) system of size $d^2$, fine for $d\lesssi
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import jax
@@ -33,7 +34,7 @@ import numpy as np
 from jax.scipy.linalg import solve_triangular
 
 from .._x64 import float64
-from ..errors import InputError
+from ..errors import InputError, check_numeric
 from ..paths.linear import (
     _affine_kernel,
     _as_float_array,
@@ -90,6 +91,8 @@ class TrajectoryEP(NamedTuple):
 
 
 def _system(A, D, *, need_stable: bool = True):
+    check_numeric("A (drift matrix)", A)
+    check_numeric("D (diffusion)", D)
     A = _as_float_array("A", A)
     if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
         raise InputError(f"A (drift matrix) must be a square (d, d) matrix, got shape {tuple(A.shape)}.")
@@ -156,6 +159,51 @@ def _kl_rate_single(A, D, C, dt):
     return 0.5 * (cov_part + mean_part) / dt
 
 
+def _scales(A, D):
+    """``(s, dm)``: the largest |entry| of A (1/time) and of D. The rates are computed for the
+    dimensionless system ``A/s``, ``D/dm`` (time in units of 1/s, lengths in sqrt(dm/s)) and
+    scaled back: sigma and the KL rate scale like s, C like dm/s, the KL rate at dt is that of
+    the scaled system at ``s dt``. This keeps every intermediate in range for drifts or
+    intervals as large as 1e300."""
+    s = jnp.max(jnp.abs(A))
+    dm = jnp.max(jnp.abs(D))
+    return s, dm
+
+
+@jax.jit
+def _scaled_covariance(A, D):
+    s, dm = _scales(A, D)
+    return _lyapunov(A / s, D / dm), s, dm
+
+
+def _negligible_kl(A, dt) -> bool:
+    """True when the sampled process at ``dt`` has decorrelated beyond float64: then
+    |Phi|^2 ~ t^(2(d-1)) e^(-2 rho dt) < 1e-340 (rho the slowest decay rate) and the exact KL
+    rate is 0 to working precision (concrete input only)."""
+    a = np.asarray(A, dtype=float)
+    s = float(np.max(np.abs(a)))
+    with np.errstate(over="ignore"):
+        dts = float(np.float64(dt) * np.float64(s))
+    rho = float(np.min(-np.linalg.eigvals(a / s).real))
+    if not math.isfinite(dts):
+        return rho > 0
+    d = a.shape[0]
+    return rho * dts > 400.0 + 2.0 * (d - 1) * math.log1p(dts)
+
+
+def _check_result(name: str, value, fix: str) -> None:
+    """Refuse a non-finite result of finite, valid input (never 'ok' with a null)."""
+    v = np.asarray(value)
+    if not np.all(np.isfinite(v)):
+        raise InputError(f"{name} cannot be computed in float64 for these inputs (the result "
+                         f"over- or underflows); {fix}")
+
+
+_RESCALE = ("rescale the problem: give the drift in other time units (A*c, D*c and dt/c "
+            "describe the same process; the rates scale by c) or the lengths in other units "
+            "(D*c^2)")
+
+
 # ---------------------------------------------------------------------------------------------
 # public functions
 # ---------------------------------------------------------------------------------------------
@@ -185,7 +233,8 @@ def steady_covariance(A, D):
     [[1.5]]
     """
     A, D = _system(A, D)
-    return _lyapunov(A, D)
+    Cn, s, dm = _scaled_covariance(A, D)
+    return Cn * (dm / s)
 
 
 @float64
@@ -212,7 +261,11 @@ def entropy_production_rate(A, D):
     0.5
     """
     A, D = _system(A, D)
-    return _sigma(A, D, _lyapunov(A, D))
+    Cn, s, dm = _scaled_covariance(A, D)
+    sigma = s * _sigma(A / s, D / dm, Cn)
+    if _is_concrete(A, D):
+        _check_result("the entropy-production rate", sigma, _RESCALE + ".")
+    return sigma
 
 
 @float64
@@ -222,7 +275,7 @@ def kl_rate(A, D, dt):
     $$\dot D_{KL}(\Delta t) = \frac{\tfrac12\big[\mathrm{tr}(\Sigma_r^{-1}\Sigma) - 2d\big]}{\Delta t},\qquad
       \Sigma = \begin{pmatrix}C&C\Phi^\top\\\Phi C&C\end{pmatrix}$$
 
-    (physics.md §9). Evaluated in the equivalent conditional form
+    (docs/theory/linear-ou.md, eq. (90)). Evaluated in the equivalent conditional form
     $\mathbb E[\ln p(\boldsymbol x'|\boldsymbol x) - \ln p(\boldsymbol x|\boldsymbol x')]$ with the exact kernel
     $\mathcal N(\Phi\boldsymbol x, S)$, $S = \Sigma_{\Delta t}$ by Van Loan (never $C - \Phi C\Phi^\top$):
 
@@ -244,11 +297,21 @@ def kl_rate(A, D, dt):
     Array, shape of ``dt``, nats per unit time.
     """
     A, D = _system(A, D)
+    check_numeric("dt", dt)
     dt = _as_float_array("dt", dt)
     if _is_concrete(dt) and not np.all(np.asarray(dt) > 0):
         raise InputError(f"dt must be > 0 (sampling interval), got {np.asarray(dt).tolist()!r}.")
-    C = _lyapunov(A, D)
-    return jnp.vectorize(lambda t: _kl_rate_single(A, D, C, t))(dt)
+    Cn, s, dm = _scaled_covariance(A, D)
+    An, Dn = A / s, D / dm
+    if _is_concrete(A, D, dt):
+        dts = np.asarray(dt, dtype=float)
+        out = np.empty(dts.shape)
+        for i in np.ndindex(dts.shape):
+            out[i] = 0.0 if _negligible_kl(A, dts[i]) else float(
+                s * _kl_rate_single(An, Dn, Cn, s * dts[i]))
+        _check_result("the KL rate at dt", out, _RESCALE + ".")
+        return jnp.asarray(out)
+    return jnp.vectorize(lambda t: s * _kl_rate_single(An, Dn, Cn, s * t))(dt)
 
 
 @float64
@@ -273,16 +336,33 @@ def linear_system_ep(A, D, dt=None) -> LinearSystemEP:
     (0.5, True)
     """
     A, D = _system(A, D)
-    C = _lyapunov(A, D)
-    sigma = _sigma(A, D, C)
+    Cn, s, dm = _scaled_covariance(A, D)
+    C = Cn * (dm / s)
+    sigma = s * _sigma(A / s, D / dm, Cn)
+    concrete = _is_concrete(A, D)
+    if concrete:
+        _check_result("the steady covariance", C,
+                      "the drift and diffusion differ by more than the float64 range; " + _RESCALE
+                      + ".")
+        _check_result("the entropy-production rate", sigma, _RESCALE + ".")
     if dt is None:
         return LinearSystemEP(C, sigma, jnp.asarray(jnp.nan), float("nan"))
+    check_numeric("dt", dt)
     dt_val = _as_float_array("dt", dt)
     if dt_val.ndim != 0:
         raise InputError(f"dt must be a scalar, got shape {tuple(dt_val.shape)}.")
     if _is_concrete(dt_val) and not float(dt_val) > 0:
         raise InputError(f"dt must be > 0 (sampling interval), got {float(dt_val)!r}.")
-    return LinearSystemEP(C, sigma, _kl_rate_single(A, D, C, dt_val), dt)
+    if concrete and _is_concrete(dt_val):
+        if _negligible_kl(A, float(dt_val)):
+            kl = jnp.asarray(0.0)
+        else:
+            kl = s * _kl_rate_single(A / s, D / dm, Cn, s * dt_val)
+            _check_result("the KL rate at dt", kl,
+                          "dt is too many relaxation times of the fastest mode for the "
+                          "exact kernel; " + _RESCALE + ".")
+        return LinearSystemEP(C, sigma, kl, dt)
+    return LinearSystemEP(C, sigma, s * _kl_rate_single(A / s, D / dm, Cn, s * dt_val), dt)
 
 
 def _fit_affine_kernel(x):
