@@ -73,7 +73,7 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	THERMOINFER_LOCKED_ENV=1 $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/simulation_throughput.py

@@ -189,7 +189,9 @@ def conventions(data) -> dict:
 
 
 def _per_time(units):
-    return f"nat {units}-1" if units.isidentifier() else f"nat ({units})-1"
+    from thermoinfer.data.schema import per_time
+
+    return per_time("nat", units)
 
 
 def derived_quantities(samples, data):

@@ -117,24 +117,48 @@ def test_log_ratio_tends_to_stratonovich_heat_with_order_one():
 
 
 def test_discrete_em_chain_ift_is_exact_at_large_step():
-    """For the EM chain itself, <exp(-[ln p0(x0) - ln pK(xK) + ln P/P~])> = 1 at any Δt (§8.3)."""
+    """For the EM chain itself, ds = ln p0(x0) - ln pK(xK) + ln P/P~ is the exact log ratio of the
+    forward path density p and the reversed one p~ at any Δt (§8.3), so <exp(-ds)>_p = 1.
+
+    exp(-ds) is far too heavy-tailed here (mean ds = 2.3) for a standard-error gate: the plain
+    4-SE check of <exp(-ds)> = 1 failed for 15% of seed offsets. The same exactness is tested
+    with finite variances: <exp(-ds/2)>_p = <exp(+ds/2)>_p~ (both are ∫ sqrt(p p~); the second
+    moments are <exp(-ds)>_p = <exp(ds)>_p~ = 1), with p~ sampled by running the same EM kernel
+    from p_K and reversing the paths. Over 400 seed offsets z ~ N(0.04, 0.98), max |z| 3.4.
+    """
     rng = np.random.default_rng(seed(5))
     k, eps, D0, h, K, R = 1.0, 0.8, 0.6, 0.2, 8, 40000
     A = np.array([[-k, -eps], [eps, -k]])
     M = np.eye(2) + h * A
     C0 = np.array([[0.5, 0.1], [0.1, 0.3]])
-    x = np.empty((R, K + 1, 2))
-    x[:, 0] = rng.multivariate_normal(np.zeros(2), C0, size=R)
     C = C0.copy()
-    for i in range(K):
-        x[:, i + 1] = x[:, i] @ M.T + np.sqrt(2 * h * D0) * rng.normal(size=(R, 2))
+    for _ in range(K):
         C = M @ C @ M.T + 2 * h * D0 * np.eye(2)
-    r = em_log_ratio(x, h, lambda v: jnp.asarray(A) @ v, D0)
-    ds = (multivariate_normal(np.zeros(2), C0).logpdf(x[:, 0])
-          - multivariate_normal(np.zeros(2), C).logpdf(x[:, -1]) + r.total)
-    e = np.exp(-ds)
-    assert abs(e.mean() - 1.0) < 4 * e.std(ddof=1) / np.sqrt(R)
-    assert ds.mean() > 0.1  # genuinely irreversible, so the identity is not trivial
+    p0, pK = multivariate_normal(np.zeros(2), C0), multivariate_normal(np.zeros(2), C)
+
+    def chain(start_cov):
+        x = np.empty((R, K + 1, 2))
+        x[:, 0] = rng.multivariate_normal(np.zeros(2), start_cov, size=R)
+        for i in range(K):
+            x[:, i + 1] = x[:, i] @ M.T + np.sqrt(2 * h * D0) * rng.normal(size=(R, 2))
+        return x
+
+    def log_ratio(x, diffusion=D0):
+        r = em_log_ratio(x, h, lambda v: jnp.asarray(A) @ v, diffusion)
+        return p0.logpdf(x[:, 0]) - pK.logpdf(x[:, -1]) + np.asarray(r.total)
+
+    fwd = chain(C0)              # p: the EM chain from p0
+    rev = chain(C)[:, ::-1]      # p~: the same kernel run from p_K, time-reversed
+
+    def z_score(diffusion=D0):
+        a, b = np.exp(-log_ratio(fwd, diffusion) / 2), np.exp(log_ratio(rev, diffusion) / 2)
+        return (a.mean() - b.mean()) / np.hypot(a.std(ddof=1), b.std(ddof=1)) * np.sqrt(R)
+
+    z = z_score()
+    assert abs(z) < 5, z  # FAP 5.7e-7: two-sided 5 SE Gaussian (finite variances)
+    assert log_ratio(fwd).mean() > 0.1  # genuinely irreversible, so the identity is not trivial
+    # negative control: the log ratio with the diffusion off by 50% fails by ~11 SE
+    assert abs(z_score(1.5 * D0)) > 5
 
 
 def test_gradients_match_finite_differences():

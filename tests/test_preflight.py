@@ -137,7 +137,7 @@ def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
         alive.kill()
         alive.wait()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [".q.nc.thermoinfer-tmp-%d-0" % dead.pid, f".r.nc.thermoinfer-tmp-{alive.pid}-0",
+        [f".q.nc.thermoinfer-tmp-{dead.pid}-0", f".r.nc.thermoinfer-tmp-{alive.pid}-0",
          "r.nc"])
 
 
@@ -257,10 +257,10 @@ def test_cli_max_steps_lifts_the_limit(capsys):
 def test_step_estimate_is_the_simulators_step_count(t, dt, record_every, exact):
     """The estimate counts what dynamics.simulate then does (negative control: t/dt alone
     would be wrong for the rounded-up record grids)."""
+    import jax
+
     from thermoinfer.dynamics import NeuronParams, simulate
     from thermoinfer.tasks import memorization_data
-
-    import jax
 
     data = memorization_data(jax.random.key(seed(3)), 10, 0.5, data_protocol="shared")
     rule = "hebbian" if exact else "perceptron"

@@ -11,6 +11,7 @@ command line's ``--help``) does not import JAX.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 __version__ = "0.1.0"
 
@@ -45,7 +46,10 @@ def __getattr__(name: str):
     try:
         module, attr = _EXPORTS[name]
     except KeyError:
-        raise AttributeError(f"module 'thermoinfer' has no attribute {name!r}") from None
+        # a subpackage or module (``thermoinfer.data``, ...) reached as an attribute
+        if name.startswith("_") or importlib.util.find_spec(f"{__name__}.{name}") is None:
+            raise AttributeError(f"module 'thermoinfer' has no attribute {name!r}") from None
+        return importlib.import_module(f"{__name__}.{name}")
     value = importlib.import_module(module)
     if attr is not None:
         value = getattr(value, attr)

@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._x64 import float64
-from .errors import InputError, check_choice, check_positive
+from .errors import InputError, check_choice, check_nonnegative, check_positive
 from .rules import LearningRule, get_rule
 from .tasks import MemorizationData
 
@@ -81,9 +81,8 @@ class NeuronParams(NamedTuple):
 def check_params(params: NeuronParams) -> NeuronParams:
     """Validate parameters; return them as floats. Raises :class:`InputError` on bad values."""
     k = check_positive("k (stiffness)", params.stiffness, "Use a restoring constant k > 0.")
-    nu = float(params.learning_rate)
-    if not math.isfinite(nu) or nu < 0:
-        raise InputError(f"nu (learning_rate) must be a finite number >= 0, got {params.learning_rate!r}.")
+    nu = check_nonnegative("nu (learning_rate)", params.learning_rate,
+                           "Use a learning rate nu >= 0.")
     T = check_positive("T (temperature)", params.temperature, "Use a temperature T > 0 (k_B = 1).")
     return NeuronParams(k, nu, T)
 

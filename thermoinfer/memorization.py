@@ -96,6 +96,7 @@ def simulate_memorization(
     data_protocol: str = "per_replica", entropy: str = "annealed", method: str = "auto",
     record_every: int | None = None, ci_prob: float = 0.95, mixture_samples: int = 2048,
     command: str | None = None, max_steps: int | None = DEFAULT_MAX_STEPS,
+    progress: bool = False,
 ) -> xr.DataTree:
     r"""Simulate memorisation learning at finite $N$ and measure heat, information and $\eta$.
 
@@ -136,6 +137,9 @@ def simulate_memorization(
         :data:`thermoinfer._jobsize.DEFAULT_MAX_STEPS` = 10**7; ``None``: no limit). A run whose
         estimated memory (recorded paths ``replicas x records x N x 8`` bytes, per-replica data
         ``replicas x P x N x 8`` bytes) exceeds the available memory is refused too.
+    progress : bool
+        Show a progress bar with an ETA on stderr while the dynamics run (the numbers do not
+        change).
 
     Returns
     -------
@@ -196,7 +200,7 @@ def simulate_memorization(
     data = memorization_data(key_data, N, alpha, n_replicas=R, inputs=inputs,
                              data_protocol=data_protocol)
     res = simulate(key_sim, data, rule, params, t=t, dt=dt, method=method,
-                   record_every=record_every, n_replicas=R)
+                   record_every=record_every, n_replicas=R, progress=bool(progress))
     k, nu, T = float(params.stiffness), float(params.learning_rate), float(params.temperature)
     sig = jnp.asarray(data.labels)
     shared = data_protocol == "shared"

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from ._x64 import float64
-from .errors import InputError, check_choice, check_positive
+from .errors import InputError, check_choice, check_int, check_positive
 
 __all__ = [
     "INPUT_KINDS",
@@ -65,8 +65,8 @@ def number_of_patterns(alpha: float, n_weights: int) -> int:
         If ``alpha`` or ``n_weights`` is invalid or the product rounds to 0 patterns.
     """
     alpha = check_positive("alpha", alpha, "The load alpha = P/N must be > 0.")
-    if int(n_weights) != n_weights or n_weights < 1:
-        raise InputError(f"N (n_weights) must be an integer >= 1, got {n_weights!r}.")
+    n_weights = check_int("N (n_weights)", n_weights, "Use an integer number of weights N >= 1.",
+                          minimum=1)
     p = round(alpha * n_weights)
     if p < 1:
         raise InputError(

@@ -199,6 +199,7 @@ def simulate_teacher_student(
     heat: str = "kick_relaxation", n_replicas: int = 32, inputs: str = "binary",
     teacher_prior: str = "sphere", record_alphas=None, record_every: int | None = None,
     command: str | None = None, max_steps: int | None = DEFAULT_MAX_STEPS,
+    progress: bool = False,
 ) -> xr.DataTree:
     r"""Simulate teacher–student learning at finite $N$ and measure $R$, $Q$, $\epsilon_g$, $I$, $\Delta S$, heat, $\eta$.
 
@@ -243,6 +244,9 @@ def simulate_teacher_student(
         ``round(alpha N)``; batch, ``t/dt`` (default
         :data:`thermoinfer._jobsize.DEFAULT_MAX_STEPS` = 10**7; ``None``: no limit). A run whose
         estimated memory exceeds the available memory is refused too.
+    progress : bool
+        Show a progress bar with an ETA on stderr while the dynamics run (the numbers do not
+        change).
 
     Returns
     -------
@@ -285,7 +289,7 @@ def simulate_teacher_student(
                   n_weights=N, memory=8.0 * 16 * R * N, max_steps=max_steps,
                   steps_text=f"alpha*N = {a_final:g}*{N} samples, one update each")
         return _simulate_online(key, seed, rule, params, N, R, a_final, record_alphas, heat,
-                                inputs, teacher_prior, command)
+                                inputs, teacher_prior, command, progress=bool(progress))
     if record_alphas is not None:
         raise InputError("record_alphas is an online-mode option; in batch mode alpha is the fixed "
                          "load P/N and the run records times t (record_every).")
@@ -300,11 +304,11 @@ def simulate_teacher_student(
                     exact=not rule.depends_on_activation, t=t, dt=dt, record_every=record_every,
                     N=N, P=P, R=R, shared=False, max_steps=max_steps)
     return _simulate_batch(key, seed, rule, params, N, R, a_final, t, dt, record_every, inputs,
-                           teacher_prior, command)
+                           teacher_prior, command, progress=bool(progress))
 
 
 def _simulate_online(key, seed, rule, params, N, R, a_final, record_alphas, heat, inputs,
-                     teacher_prior, command):
+                     teacher_prior, command, *, progress=False):
     extra = [] if record_alphas is None else list(np.atleast_1d(np.asarray(record_alphas, float)))
     if any(not math.isfinite(a) or a < 0 or a > a_final for a in extra):
         raise InputError(f"record_alphas must lie in [0, alpha] = [0, {a_final:g}], got {extra!r}.")
@@ -314,7 +318,7 @@ def _simulate_online(key, seed, rule, params, N, R, a_final, record_alphas, heat
     res = simulate_online(key, rule, n_weights=N, record_alphas=[*extra, a_final],
                           nu=params.learning_rate, k=params.stiffness,
                           temperature=params.temperature, n_replicas=R, inputs=inputs,
-                          teacher_prior=teacher_prior, heat=heat)
+                          teacher_prior=teacher_prior, heat=heat, progress=progress)
     k, nu, T = float(params.stiffness), float(params.learning_rate), float(params.temperature)
     feedback = heat == "kick_relaxation" and bool(rule.depends_on_activation)
     per_rep = _observables(np.asarray(res.overlap), np.asarray(res.norm),
@@ -363,14 +367,15 @@ def _simulate_online(key, seed, rule, params, N, R, a_final, record_alphas, heat
 
 
 def _simulate_batch(key, seed, rule, params, N, R, alpha, t, dt, record_every, inputs,
-                    teacher_prior, command):
+                    teacher_prior, command, *, progress=False):
     t = math.inf if t is None else float(t)
     if math.isnan(t) or t < 0:
         raise InputError(f"t (batch learning time) must be >= 0 or inf, got {t!r}.")
     key_data, key_sim = jax.random.split(key)
     data = teacher_student_data(key_data, N, alpha, n_replicas=R, inputs=inputs,
                                 teacher_prior=teacher_prior)
-    res = simulate(key_sim, data, rule, params, t=t, dt=dt, record_every=record_every)
+    res = simulate(key_sim, data, rule, params, t=t, dt=dt, record_every=record_every,
+                   progress=progress)
     k, nu, T = float(params.stiffness), float(params.learning_rate), float(params.temperature)
     xi, sig, teacher = (jnp.asarray(a) for a in (data.inputs, data.labels, data.teacher))
     w0 = jnp.asarray(res.initial_weights)

@@ -160,6 +160,14 @@ def _output_path(text: str) -> str:
     return text
 
 
+def add_progress_option(p) -> None:
+    """Add ``--progress/--no-progress`` (default: a bar when stderr is a terminal)."""
+    import argparse
+
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar with an ETA on stderr (default: when stderr is a terminal)")
+
+
 def add_output_options(p) -> None:
     """Add ``--json`` and ``-o/--output``."""
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")

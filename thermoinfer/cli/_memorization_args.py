@@ -9,6 +9,7 @@ from ..errors import InputError
 from ._common import (
     MAX_STEPS_HELP,
     SEED_HELP,
+    add_progress_option,
     parse_count,
     parse_list,
     parse_max_steps,
@@ -63,6 +64,7 @@ def add_physics_args(p, *, simulate: bool) -> None:
         p.add_argument("--record-every", type=parse_count, default=None,
                        help="store weight paths every this many steps (default: no paths)")
         p.add_argument("--max-steps", type=parse_max_steps, default=10**7, help=MAX_STEPS_HELP)
+        add_progress_option(p)
     else:
         p.add_argument("--N", dest="n_weights", type=parse_count, default=None,
                        help="finite N, only for --entropy exact_mixture (Monte Carlo)")

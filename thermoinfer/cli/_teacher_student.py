@@ -16,6 +16,7 @@ from ._common import (
     MAX_STEPS_HELP,
     SEED_HELP,
     add_output_options,
+    add_progress_option,
     check_output,
     parse_count,
     parse_list,
@@ -129,6 +130,7 @@ def register_simulate(tsub) -> None:
     p.add_argument("--record-every", type=parse_count, default=None,
                    help="batch only: record every this many time steps (default: final time)")
     p.add_argument("--max-steps", type=parse_max_steps, default=10**7, help=MAX_STEPS_HELP)
+    add_progress_option(p)
     add_output_options(p)
     p.set_defaults(func=run_simulate)
 
@@ -152,9 +154,8 @@ def run_theory(args) -> int:
 def run_simulate(args) -> int:
     check_output(args)
     _precheck_job(args)
-    from rich.console import Console
-
     from ..data.io import write_netcdf
+    from ..progress import wants_progress
     from ..teacher_student import simulate_teacher_student, summary_dict
 
     load_rule_file(args.rule_file)
@@ -164,14 +165,13 @@ def run_simulate(args) -> int:
     if args.mode == "online" and args.time is not None:
         raise InputError("--t/--time is the batch learning time; online time is --alpha "
                          "(samples per weight). Drop --t or pass --mode batch.")
-    with Console(stderr=True).status("simulating ...", spinner="dots"):
-        tree = simulate_teacher_student(
-            args.seed, mode=args.mode, n_weights=args.n_weights, alpha=args.alpha, rule=args.rule,
-            nu=args.nu, k=args.k, temperature=args.temperature,
-            t=(math.inf if args.time is None else args.time) if args.mode == "batch" else None,
-            dt=args.dt, heat=args.heat, n_replicas=args.replicas, inputs=args.inputs,
-            teacher_prior=args.teacher_prior, record_alphas=rec, record_every=args.record_every,
-            command=_command(), max_steps=args.max_steps)
+    tree = simulate_teacher_student(
+        args.seed, mode=args.mode, n_weights=args.n_weights, alpha=args.alpha, rule=args.rule,
+        nu=args.nu, k=args.k, temperature=args.temperature,
+        t=(math.inf if args.time is None else args.time) if args.mode == "batch" else None,
+        dt=args.dt, heat=args.heat, n_replicas=args.replicas, inputs=args.inputs,
+        teacher_prior=args.teacher_prior, record_alphas=rec, record_every=args.record_every,
+        command=_command(), max_steps=args.max_steps, progress=wants_progress(args.progress))
     return _finish(args, tree, summary_dict(tree), "simulate teacher-student", write_netcdf)
 
 

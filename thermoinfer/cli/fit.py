@@ -20,7 +20,7 @@ import warnings
 
 from ..errors import InputError
 from ..progress import wants_progress
-from ._common import print_json
+from ._common import parse_seed, print_json
 
 #: fewest SVI guide draws (the inference layer's limit, repeated here so --help needs no JAX)
 SVI_MIN_DRAWS = 100
@@ -55,17 +55,6 @@ def _nonneg_int(text):
         raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
     if v < 0:
         raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return v
-
-
-def _seed(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**63 - 1], got {text!r}") \
-            from None
-    if not 0 <= v < 2**63:
-        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**63 - 1], got {text!r}")
     return v
 
 
@@ -117,7 +106,7 @@ def register(subparsers) -> None:
                    help="draws per chain kept after warmup, or SVI guide draws (default 1000)")
     p.add_argument("--warmup", type=_nonneg_int, default=1000,
                    help="NUTS warmup steps per chain (default 1000)")
-    p.add_argument("--seed", type=_seed, default=0,
+    p.add_argument("--seed", type=parse_seed, default=0,
                    help="PRNG seed, an integer in [0, 2**63 - 1] (default 0)")
     p.add_argument("--ci-prob", type=float, default=0.94,
                    help="probability of the equal-tailed credible intervals (default 0.94)")

@@ -12,7 +12,7 @@ import importlib.util
 from pathlib import Path
 
 from ..errors import InputError
-from ._common import print_json
+from ._common import parse_seed, print_json
 
 DEFAULT = "memorization_efficiency"
 
@@ -55,25 +55,12 @@ def register(sub) -> None:
     p.add_argument("--out", default="results", metavar="FOLDER",
                    help="output folder, created if missing (default results/)")
     p.add_argument("--quick", action="store_true", help="small grid (smoke test)")
-    p.add_argument("--seed", type=_seed, default=2017, help="PRNG seed (default 2017)")
+    p.add_argument("--seed", type=parse_seed, default=2017, help="PRNG seed (default 2017)")
     p.add_argument("--progress", action="store_true", default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no progress bar")
     p.set_defaults(func=run)
-
-
-def _seed(text: str) -> int:
-    import argparse
-
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**63 - 1], got {text!r}") \
-            from None
-    if not 0 <= v < 2**63:
-        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**63 - 1], got {text!r}")
-    return v
 
 
 def _check_out(folder: str) -> Path:

@@ -53,21 +53,19 @@ def _precheck_job(args) -> None:
 def run(args) -> int:
     check_output(args)
     _precheck_job(args)
-    from rich.console import Console
-
     from ..data.io import write_netcdf
     from ..memorization import simulate_memorization, summary_dict
+    from ..progress import wants_progress
     from .theory import _print_table
 
     load_rule_file(args.rule_file)
-    console = Console(stderr=True)
-    with console.status("simulating ...", spinner="dots"):
-        tree = simulate_memorization(
-            args.seed, n_weights=args.n_weights, alpha=args.alpha, rule=args.rule, k=args.k,
-            nu=args.nu, temperature=args.temperature, t=args.time, dt=args.dt,
-            n_replicas=args.replicas, inputs=args.inputs, data_protocol=args.data_protocol,
-            entropy=args.entropy, method=args.method, record_every=args.record_every,
-            command=shlex.join(["thermoinfer", *sys.argv[1:]]), max_steps=args.max_steps)
+    tree = simulate_memorization(
+        args.seed, n_weights=args.n_weights, alpha=args.alpha, rule=args.rule, k=args.k,
+        nu=args.nu, temperature=args.temperature, t=args.time, dt=args.dt,
+        n_replicas=args.replicas, inputs=args.inputs, data_protocol=args.data_protocol,
+        entropy=args.entropy, method=args.method, record_every=args.record_every,
+        command=shlex.join(["thermoinfer", *sys.argv[1:]]), max_steps=args.max_steps,
+        progress=wants_progress(args.progress))
     if args.output:
         write_netcdf(tree, args.output)
     out = summary_dict(tree)

@@ -57,6 +57,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
+import re
 import time
 import warnings
 from pathlib import Path
@@ -67,7 +68,7 @@ import xarray as xr
 
 from ..data.io import read_netcdf, write_netcdf
 from ..data.observations import read_observations, validate_observations
-from ..data.schema import DIMS, REQUIRED_ROOT_ATTRS, conventions_attrs, provenance
+from ..data.schema import DIMS, REQUIRED_ROOT_ATTRS, conventions_attrs, provenance, units_attrs
 from ..errors import InputError, check_choice, check_finite, check_int, check_positive, check_seed
 from .chains import NoStartingPoint
 from .diagnostics import PoorDiagnosticsWarning, diagnose, pareto_khat
@@ -494,6 +495,14 @@ def _to_numpy(tree: xr.DataTree) -> xr.DataTree:
         ds = node.to_dataset(inherit=False)
         ds = ds.copy(data={k: np.asarray(v.values) for k, v in ds.data_vars.items()})
         ds.attrs.pop("created_at", None)
+        # CF: index coordinates and integer statistics as int32 (values are small counts)
+        for name in list(ds.variables):
+            v = ds[name]
+            if v.dtype == np.int64 and (v.size == 0 or np.abs(v.values).max() < 2**31 - 1):
+                if name in ds.indexes:
+                    ds = ds.assign_coords({name: (v.dims, v.values.astype(np.int32), v.attrs)})
+                else:
+                    ds[name] = v.astype(np.int32)
         for name in list(ds.coords):
             if name in ds.indexes:
                 continue
@@ -604,41 +613,78 @@ def _add_derived(tree, prep):
             dims = tuple(dims)
             out[name] = (("chain", "draw", *dims),
                          values.reshape((n_chain, n_draw) + values.shape[1:]),
-                         {"units": str(units), "long_name": str(long_name)})
+                         {**units_attrs(units), "long_name": str(long_name)})
             for d in dims:
                 if d in coord_src:
                     coords[d] = coord_src[d]
         tree[group] = xr.Dataset(out, coords=coords)
     # units and long names
     params = dict(getattr(prep.module, "PARAMETERS", {}) or {})
-    _units(tree, "posterior", lambda n: params.get(n, ("unknown", n)))
+    time_units = str(ds["time"].attrs.get("units", "time_unit"))
+    obs_units = str(ds["observations"].attrs.get("units", "1"))
+
+    def real(n):
+        units, long_name = params.get(n, ("1", f"{n} (the model declares no units)"))
+        return _real_units(units, time_units, obs_units), long_name
+
+    _units(tree, "posterior", real)
     _units(tree, "sample_stats", lambda n: (_STAT_UNITS.get(n, "1"), n.replace("_", " ")))
     _units(tree, "log_likelihood", lambda n: ("nat", "log-likelihood of each transition"))
-    obs_units = str(ds["observations"].attrs.get("units", "1"))
     _units(tree, "observed_data", lambda n: (obs_units, "observed trajectories after the first "
                                                         "point"))
     _units(tree, "posterior_predictive",
            lambda n: (obs_units, "trajectories simulated from the observed first points"))
     const = {"initial_observations": (("replica", ds["observations"].dims[2]),
                                       prep.observations[:, 0],
-                                      {"units": obs_units,
+                                      {**units_attrs(obs_units),
                                        "long_name": "first observed points (conditioned on)"})}
     for name in ("inputs", "labels", "probes", "readout_noise", "temperature"):
         if name in ds.data_vars:
             var = ds[name]
-            const[name] = (var.dims, var.values, {"units": str(var.attrs.get("units", "1")),
-                                                  "long_name": str(var.attrs.get("long_name",
-                                                                                 name))})
+            const[name] = (var.dims, var.values,
+                           {**units_attrs(str(var.attrs.get("units", "1"))),
+                            "long_name": str(var.attrs.get("long_name", name))})
     cds = xr.Dataset(const)
     for d in cds.dims:
         if d in ds.coords:
             cds = cds.assign_coords({d: ds[d].values})
     tree["constant_data"] = cds
-    time_attrs = {"units": str(ds["time"].attrs.get("units", "time_unit")),
+    time_attrs = {**units_attrs(time_units),
                   "long_name": "observation time (end of each transition)"}
     for node in tree.subtree:
         if "time" in node.coords and node.path != "/":
             node.coords["time"].attrs.update(time_attrs)
+        if node.path == "/":
+            continue
+        for name in node.to_dataset(inherit=False).coords:
+            if name == "time":
+                continue
+            attrs = node.coords[name].attrs
+            default = _COORD_NAMES.get(name) or str(name).replace("_dim_", " axis ")
+            attrs.setdefault("long_name", default)
+            attrs.setdefault("units", "1")
+
+
+_COORD_NAMES = {"chain": "MCMC chain", "draw": "draw of a chain", "replica": "replica",
+                "component": "component", "component_j": "component (column)",
+                "weight": "weight", "weight_j": "weight (column)", "pattern": "pattern"}
+_PLACEHOLDERS = {"time_unit": 0, "length_unit": 1, "weight_unit": 1}
+
+
+def _real_units(units: str, time_units: str, obs_units: str) -> str:
+    """A model's units string with the placeholders ``time_unit`` and ``length_unit`` /
+    ``weight_unit`` replaced by the data's units where those are plain unit names
+    (``"s"``, ``"um"``); otherwise the placeholder stays (and is marked by :func:`units_attrs`)."""
+    out = []
+    for token in str(units).split():
+        for placeholder, which in _PLACEHOLDERS.items():
+            real = (time_units, obs_units)[which]
+            if token.startswith(placeholder) and re.fullmatch(r"[A-Za-z]+", real) and \
+                    real not in _PLACEHOLDERS:
+                token = real + token[len(placeholder):]
+                break
+        out.append(token)
+    return " ".join(out)
 
 
 def _units(tree, group, spec):
@@ -647,7 +693,7 @@ def _units(tree, group, spec):
     node = tree[group]
     for name in node.data_vars:
         units, long_name = spec(name)
-        node[name].attrs.update({"units": str(units), "long_name": str(long_name)})
+        node[name].attrs.update({**units_attrs(units), "long_name": str(long_name)})
 
 
 def _finish_attrs(tree, prep, config, *, seed, command, extra):
@@ -664,6 +710,7 @@ def _finish_attrs(tree, prep, config, *, seed, command, extra):
     attrs = provenance(config=config, seed=seed, command=command)
     attrs.update(conventions_attrs(**conv))
     attrs.update({
+        "title": f"thermoinfer fit of model {module.NAME!r} ({config['method']})",
         "model": str(module.NAME),
         "model_description": str(module.DESCRIPTION),
         "inference_method": config["method"],
