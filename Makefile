@@ -88,10 +88,12 @@ lock:
 	@$(FIND_PYTHON); \
 	if [ ! -x $(LOCK_VENV)/bin/uv ]; then "$$found" -m venv $(LOCK_VENV) && \
 	  $(LOCK_VENV)/bin/python -m pip install --quiet uv==$(UV_VERSION) 2>&1 | $(PIPQUIET); fi
+	@cp $(LOCK) $(LOCK).new 2>/dev/null || true
 	$(LOCK_VENV)/bin/uv pip compile pyproject.toml requirements/build.in --extra test \
 	  --extra docs --extra dist --universal --python-version 3.12 --generate-hashes --upgrade \
-	  --no-header -o $(LOCK)
-	@echo "wrote $(LOCK); review 'git diff $(LOCK)', then 'make test' (rebuilds $(VENV))"
+	  --no-header --quiet -o $(LOCK).new
+	@if cmp -s $(LOCK).new $(LOCK); then rm -f $(LOCK).new; echo "$(LOCK) is up to date (nothing newer allowed)"; \
+	else mv $(LOCK).new $(LOCK); echo "wrote $(LOCK); review 'git diff $(LOCK)', then 'make test' (rebuilds $(VENV))"; fi
 
 # Drift: the newest allowed versions, in a scratch venv; the report says what differs from the
 # lock and what breaks. Always exits 0.

@@ -69,6 +69,9 @@ PARAMETERS = {
 
 PRIORS = {**_neuron.PRIORS, "readout_noise_scale": 1.0}
 METHODS = ("auto", "kalman", "latent")
+#: model arguments that stay concrete when the sampler compiles the model (the probe matrix is
+#: factorised with NumPy when the model is traced)
+STATIC_KWARGS = ("probes",)
 _OPTIONS = ("rule", "method", "transition", "temperature", "readout_noise", *PRIORS)
 
 

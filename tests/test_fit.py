@@ -37,6 +37,11 @@ def _neuron_data(**kw):
     return simulate_neuron(seed(7), 3, 1.0, t=K * 0.05, dt=0.05, n_replicas=R, **kw)
 
 
+def _units(var):
+    """The units as written (reduced units where the data give no real unit)."""
+    return var.attrs.get("reduced_units", var.attrs["units"])
+
+
 def _quiet_fit(*args, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PoorDiagnosticsWarning)
@@ -64,14 +69,15 @@ def test_groups_dims_units_and_conventions(neuron_fit):
     assert tree["sample_stats"]["diverging"].dims == ("chain", "draw")
     thermo = tree["thermodynamics"]
     assert thermo["total_entropy_production"].dims == ("chain", "draw", "replica")
-    assert thermo["mean_entropy_production"].attrs["units"] == "nat"
+    assert _units(thermo["mean_entropy_production"]) == "nat"
+    assert thermo["mean_entropy_production"].attrs["units"] == "1"  # CF: nat is dimensionless
     assert "heat" not in thermo  # T unknown: heat in energy units is not identifiable
     assert tree["information"]["efficiency"].dims == ("chain", "draw")
     assert tree.attrs["temperature"] == "inferred"
     assert "only the diffusion constant" in tree.attrs["identifiability"]
     assert tree.attrs["path_weights"] == "exact_ou" and tree.attrs["model"] == "neuron"
     assert tree.attrs["entropy_convention"] == "annealed"
-    assert tree["posterior"]["stiffness"].attrs["units"] == "time_unit-1"
+    assert _units(tree["posterior"]["stiffness"]) == "time_unit-1"
     for node in tree.subtree:
         for name, var in node.data_vars.items():
             assert "units" in var.attrs, f"{node.path}/{name}"
@@ -118,7 +124,7 @@ def test_known_temperature_heat_and_poor_diagnostics_warning():
                    posterior_predictive=False)
     assert tree.attrs["temperature"] == 0.5
     assert "diffusion" not in tree["posterior"]
-    assert tree["thermodynamics"]["heat"].attrs["units"] == "k_B T_unit"
+    assert _units(tree["thermodynamics"]["heat"]) == "k_B T_unit"
     assert "posterior_predictive" not in tree.children
     assert tree.attrs["diagnostics_ok"] == 0
     assert tree["diagnostics"].attrs["n_problems"] > 0
@@ -180,7 +186,7 @@ def test_cli_parallel_chains_in_a_fresh_process(tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     tree = read_fit(out)
-    assert json.loads(tree.attrs["config_json"])["chain_method"] == "parallel"
+    assert tree.attrs["chain_method"] == "parallel"
     assert "R-hat" in res.stdout or "r_hat" in res.stdout
 
 
@@ -190,6 +196,10 @@ def test_compare_rules_prefers_the_generating_rule():
                            learning_rate=2.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PoorDiagnosticsWarning)
+        # the misspecified rule may have influential transitions (Pareto k > 0.7): ArviZ warns,
+        # the comparison table flags it in its ``warning`` column; the ranking is what is tested
+        warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto",
+                                category=UserWarning)
         res = compare_rules(data, ("hebbian", "perceptron"), chains=1, draws=200, warmup=200,
                             posterior_predictive=False)
     assert list(res.table.index)[0] == "hebbian"

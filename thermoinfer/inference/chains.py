@@ -79,6 +79,11 @@ def _is_dynamic(value) -> bool:
 
 def _freeze(value):
     """A hashable stand-in for a static model argument (for the program cache)."""
+    if isinstance(value, np.ndarray):
+        import hashlib
+
+        return ("ndarray", value.shape, value.dtype.str,
+                hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest())
     if isinstance(value, dict):
         return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
     if isinstance(value, (list, tuple)):
@@ -191,7 +196,8 @@ def _program(model, static, *, warmup, length, target_accept, max_tree_depth) ->
 
 def run_chains(model, times, kwargs: dict, *, key, chains: int, warmup: int, draws: int,
                target_accept: float = 0.8, max_tree_depth: int = 10,
-               chain_method: str | None = None, progress=None) -> ChainDraws:
+               chain_method: str | None = None, progress=None,
+               static_names=()) -> ChainDraws:
     """Run ``chains`` NUTS chains of a numpyro program.
 
     Parameters
@@ -202,7 +208,8 @@ def run_chains(model, times, kwargs: dict, *, key, chains: int, warmup: int, dra
         Observation times.
     kwargs : dict
         Model keyword arguments (``observations`` included). Numeric arrays are traced
-        arguments; everything else is part of the compiled program.
+        arguments, except those named in ``static``; everything else is part of the compiled
+        program.
     key : jax.random key
         The run's key; chain ``c`` uses ``split(key, chains)[c]``.
     chains, warmup, draws : int
@@ -215,6 +222,9 @@ def run_chains(model, times, kwargs: dict, *, key, chains: int, warmup: int, dra
         has more than one device. The draws are the same either way.
     progress : callable, optional
         ``progress(chain, steps)`` after each segment of a chain (from the chain's thread).
+    static_names : sequence of str, optional
+        Keyword arguments the model needs as concrete values (e.g. arrays it factorises with
+        NumPy at trace time); a model module declares them as ``STATIC_KWARGS``.
 
     Returns
     -------
@@ -228,7 +238,8 @@ def run_chains(model, times, kwargs: dict, *, key, chains: int, warmup: int, dra
             chain_method = "parallel" if chains > 1 and len(devices) > 1 else "sequential"
         if chain_method not in CHAIN_METHODS:
             raise ValueError(f"chain_method must be one of {CHAIN_METHODS}, got {chain_method!r}")
-        dyn = {k: np.asarray(v) for k, v in kwargs.items() if _is_dynamic(v)}
+        keep = set(static_names)
+        dyn = {k: np.asarray(v) for k, v in kwargs.items() if _is_dynamic(v) and k not in keep}
         static = {k: v for k, v in kwargs.items() if k not in dyn}
         times = np.asarray(times, dtype=float)
         length = segment_length(warmup, draws)

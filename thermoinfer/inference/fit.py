@@ -416,7 +416,8 @@ def _run_nuts(prep, *, chains, draws, warmup, seed, chain_method, target_accept,
         res = run_chains(prep.module.model, prep.times, kwargs, key=key_run, chains=chains,
                          warmup=warmup, draws=draws, target_accept=target_accept,
                          max_tree_depth=max_tree_depth, chain_method=chain_method,
-                         progress=advance)
+                         progress=advance,
+                         static_names=getattr(prep.module, "STATIC_KWARGS", ()))
     elapsed = time.perf_counter() - t0
     flat = {k: v.reshape((chains * draws,) + v.shape[2:]) for k, v in res.samples.items()}
     first = {k: v[0] for k, v in flat.items()}
