@@ -9,6 +9,8 @@
 #   make drift     install the newest allowed versions into a scratch venv, run the suite there and
 #                  write results/drift-report.md (never fails: drift is seen before a lock refresh)
 #   make validate  the statistical validations: the slow suite at seed offsets 1..5
+#   make floor     the oldest versions pyproject.toml allows (lowest direct dependencies) in a
+#                  scratch venv, with the fast suite: the lower bounds are honest
 #   make bench     the benchmarks;  make docs  the documentation site;  make clean
 
 SHELL := /bin/bash
@@ -21,6 +23,8 @@ PYTEST_ARGS ?=
 UV_VERSION := 0.13.9
 LOCK_VENV := .lock-venv
 DRIFT_VENV := .drift-venv
+FLOOR_VENV := .floor-venv
+FLOOR_PYTEST_ARGS ?= -m "not slow"
 DRIFT_PYTEST_ARGS ?=
 DRIFT_REPORT := results/drift-report.md
 VALIDATE_OFFSETS ?= 1 2 3 4 5
@@ -49,7 +53,7 @@ if [ -z "$$found" ]; then \
 fi
 endef
 
-.PHONY: run test venv lint bench docs lock drift validate clean
+.PHONY: run test venv lint bench docs lock drift floor validate clean
 
 # The venv holds exactly the lock: a changed lock (or pyproject) rebuilds it from scratch, so no
 # package from an earlier resolution survives.
@@ -106,6 +110,21 @@ drift:
 	  --install-status $$rc --report $(DRIFT_REPORT) -- $(DRIFT_PYTEST_ARGS) || true; \
 	echo "drift report: $(DRIFT_REPORT)"
 
+# Floor: the lowest versions of the direct dependencies that pyproject.toml allows (transitive ones
+# newest), resolved by the pinned uv, in a scratch venv; the fast suite must pass there.
+floor:
+	@$(FIND_PYTHON); \
+	if [ ! -x $(LOCK_VENV)/bin/uv ]; then "$$found" -m venv $(LOCK_VENV) && \
+	  $(LOCK_VENV)/bin/python -m pip install --quiet uv==$(UV_VERSION) 2>&1 | $(PIPQUIET); fi; \
+	rm -rf $(FLOOR_VENV) && "$$found" -m venv $(FLOOR_VENV) && \
+	ver=$$($(FLOOR_VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') && \
+	$(LOCK_VENV)/bin/uv pip compile pyproject.toml --extra test --resolution lowest-direct \
+	  --only-binary :all: --python-version $$ver --no-header --quiet -o $(FLOOR_VENV)/floor.txt && \
+	VIRTUAL_ENV=$(FLOOR_VENV) $(LOCK_VENV)/bin/uv pip install --quiet -r $(FLOOR_VENV)/floor.txt && \
+	VIRTUAL_ENV=$(FLOOR_VENV) $(LOCK_VENV)/bin/uv pip install --quiet --no-deps -e . && \
+	grep -E '^(jax|numpyro|arviz|xarray|numpy|scipy|netcdf4|matplotlib|rich)==' $(FLOOR_VENV)/floor.txt | tr '\n' ' ' && echo && \
+	$(FLOOR_VENV)/bin/python -m pytest -n 2 -q -p no:cacheprovider $(FLOOR_PYTEST_ARGS)
+
 # Statistical validations beyond CI: the slow suite with the seed offsets of tests/README.md.
 validate: $(STAMP)
 	@mkdir -p results; echo "# make validate: slow suite at seed offsets $(VALIDATE_OFFSETS)" > $(VALIDATE_REPORT); \
@@ -118,4 +137,4 @@ validate: $(STAMP)
 	done; echo "report: $(VALIDATE_REPORT)"; exit $$fail
 
 clean:
-	rm -rf $(VENV) $(LOCK_VENV) $(DRIFT_VENV) build dist site .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOCK_VENV) $(DRIFT_VENV) $(FLOOR_VENV) build dist site .pytest_cache .ruff_cache

@@ -3,9 +3,11 @@ r"""Calibration of the ``neuron`` model with the exact (Hebbian OU) likelihood u
 * Simulation-based calibration: 100 data sets drawn from the model program itself (prior →
   first points → exact OU path, N = 3 weights, 2 replicas × 150 transitions); the ranks of k, ν,
   D = μT and of the window entropy production among 99 thinned posterior draws are uniform
-  (χ², p > 0.01). A negative control (the D draws scaled by 1.1) fails the same test.
-* Coverage on the first 50 data sets: the 90% intervals contain the truth in 38–50 cases and are
+  (χ², p > 1e-5). A negative control (the D draws scaled by 1.1) fails the same test.
+* Coverage on the first 50 data sets: the 90% intervals contain the truth in 34–50 cases and are
   on average at most half as wide as the prior's, for each parameter and the derived quantity.
+  (The equal-tailed 90% interval of 99 draws covers an exchangeable truth with probability
+  0.8819, not 0.9: linear interpolation between order statistics.)
 * Exact conditional posteriors: with exact OU transitions r_i = ω_{i+1} − e^{−kΔ}ω_i is Gaussian
   with mean b_i ν g (b_i = (1 − e^{−kΔ})/k, g = Σ_μ σ_μ ξ_μ/√N) and covariance D c_i 𝟙
   (c_i = (1 − e^{−2kΔ})/k). Hence, conditioned on the first points,
@@ -16,8 +18,12 @@ r"""Calibration of the ``neuron`` model with the exact (Hebbian OU) likelihood u
           n = R K N,  SS = Σ |r_i − b_i ν g|²/c_i.
 
   NUTS on the model program with the other parameters fixed (numpyro ``condition``) matches
-  the quantiles and the 90% width of these within 4 Monte Carlo standard errors; negative
-  controls (D likelihood off by 10%, ν precision off by 20%) fail by more.
+  the quantiles and the 90% width of these within 4.5 Monte Carlo standard errors; negative
+  controls (D likelihood off by 10%, ν precision off by 20%) fail by more (32 000 ν draws, so
+  that the 20% precision error is ~10 standard errors away, not ~5).
+
+False-alarm probabilities (tests/README.md): SBC 4 × 1.8e-5 (exact multinomial law of the rank
+counts), coverage 4 × 3.5e-5 (binomial, p = 0.8819), conditional quantiles 36 × 6.8e-6.
 
 One sampler per case is compiled once (:class:`~thermoinfer.inference.calibration.CompiledNUTS`)
 and reused for every data set (fixed shapes).
@@ -48,6 +54,10 @@ PARAMS = ("stiffness", "learning_rate", "diffusion")
 DERIVED = "mean_entropy_production"
 N_SETS, L, THIN = 100, 99, 4
 QS = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
+DIVERGENCE_RATE_MAX = 0.005  # sampler health: divergent transitions per kept draw
+P_MIN = 1e-5  # SBC χ² gate; FAP 1.8e-5 per quantity (exact: fap_chi2_counts(1e-5, 100, 10))
+COVERED_MIN = 34  # of 50; FAP 3.5e-5 per quantity (fap_binomial_below(34, 50, 0.8819))
+Z_MAX = 4.5  # conditional quantile/width z-scores; FAP 6.8e-6 each (fap_z(4.5)), 36 per run
 
 
 @pytest.fixture(scope="module")
@@ -94,14 +104,21 @@ def sbc(neuron):
 def test_sbc_ranks_uniform(sbc, name):
     ranks = sbc_ranks(sbc["post"][name], sbc["truth"][name])
     counts, chi2, p = rank_uniformity(ranks, L, bins=10)
-    assert p > 0.01, f"{name}: rank counts {counts.tolist()}, chi2 {chi2:.1f}, p {p:.2g}"
-    assert sbc["n_div"] == 0
+    assert p > P_MIN, f"{name}: rank counts {counts.tolist()}, chi2 {chi2:.1f}, p {p:.2g}"
+
+
+def test_sbc_sampler_health(sbc):
+    """Divergent transitions are a rate, not an event: < 0.5% of the kept draws of all sets
+    (a rare divergence in a funnel-shaped corner of the prior is not a defect)."""
+    rate = sbc["n_div"] / (N_SETS * L)
+    assert rate < DIVERGENCE_RATE_MAX, f"{sbc['n_div']} divergent of {N_SETS * L} draws"
 
 
 def test_sbc_detects_a_miscalibrated_posterior(sbc):
-    """Negative control: a 10% bias in D is far outside the uniform-rank band."""
+    """Negative control: a 10% bias in D is far outside the uniform-rank band (p ~ 1e-110 at
+    offset 0, against the gate's 1e-5)."""
     ranks = sbc_ranks(1.1 * sbc["post"]["diffusion"], sbc["truth"]["diffusion"])
-    assert rank_uniformity(ranks, L)[2] < 1e-4
+    assert rank_uniformity(ranks, L)[2] < P_MIN
 
 
 def _prior_widths(neuron, sbc, n=20_000):
@@ -123,7 +140,7 @@ def test_coverage_and_width_on_50_data_sets(neuron, sbc):
     prior = _prior_widths(neuron, sbc)
     for name in (*PARAMS, DERIVED):
         covered, width = interval_coverage(sbc["post"][name][:50], sbc["truth"][name][:50], 0.9)
-        assert 38 <= covered.sum() <= 50, f"{name}: {covered.sum()}/50 covered"
+        assert COVERED_MIN <= covered.sum() <= 50, f"{name}: {covered.sum()}/50 covered"
         ratio = np.mean(width / prior[name])
         assert ratio <= 0.5, f"{name}: intervals {ratio:.2f} of the prior's width"
 
@@ -197,7 +214,7 @@ def conditional_runs(neuron):
     k, nu, D, x, y, obs = sets[0]
     s_nu = CompiledNUTS(_model_nu, TIMES, dict(observations=obs, inputs=x, labels=y,
                                                k=scalar(k), D=scalar(D), **STATIC),
-                        warmup=500, draws=8000, seed=seed(0))
+                        warmup=500, draws=32000, seed=seed(0))
     s_D = CompiledNUTS(_model_D, TIMES, dict(observations=obs, inputs=x, labels=y,
                                              k=scalar(k), nu=scalar(nu), **STATIC),
                        warmup=500, draws=8000, seed=seed(0))
@@ -210,29 +227,32 @@ def conditional_runs(neuron):
         runs.append(dict(k=k, nu=nu, D=D, x=x, y=y, obs=obs,
                          nu_draws=a.samples["learning_rate"].reshape(-1),
                          D_draws=b.samples["diffusion"].reshape(-1),
-                         n_div=int(a.diverging.sum() + b.diverging.sum())))
+                         n_div=int(a.diverging.sum() + b.diverging.sum()),
+                         n_draws=int(a.diverging.size + b.diverging.size)))
     return runs
 
 
 @pytest.mark.parametrize("i", range(len(TRUTHS)))
 def test_nuts_matches_exact_conditional_posteriors(conditional_runs, i):
     run = conditional_runs[i]
-    assert run["n_div"] == 0
+    assert run["n_div"] / run["n_draws"] < DIVERGENCE_RATE_MAX, f"{run['n_div']} divergent"
     z_nu = _z_scores(run["nu_draws"], _exact_nu(run["obs"], run["x"], run["y"], run["k"],
                                                 run["D"]))
     z_D = _z_scores(run["D_draws"], _exact_D(run["obs"], run["x"], run["y"], run["k"],
                                              run["nu"]))
-    assert np.all(np.abs(z_nu) < 4), f"nu | k, D: quantile and width z-scores {z_nu.round(2)}"
-    assert np.all(np.abs(z_D) < 4), f"D | k, nu: quantile and width z-scores {z_D.round(2)}"
+    assert np.all(np.abs(z_nu) < Z_MAX), f"nu | k, D: quantile and width z-scores {z_nu.round(2)}"
+    assert np.all(np.abs(z_D) < Z_MAX), f"D | k, nu: quantile and width z-scores {z_D.round(2)}"
 
 
 def test_conditional_check_detects_10_to_20_percent_miscalibration(conditional_runs):
-    """Negative controls: the same draws against slightly wrong exact posteriors fail."""
+    """Negative controls: the same draws against slightly wrong exact posteriors fail at the
+    gate's Z_MAX. max |z| over 6 runs (offsets 0, 1): D ±10% 104-138, ν precision -20% 10.6-15.8,
+    +20% 7.9-11.1 (mean 9.7, sd 1.2: FAP of this control 3 × 8e-6)."""
     for run in conditional_runs:
         args = (run["obs"], run["x"], run["y"], run["k"])
         for scale in (0.9, 1.1):
             z = _z_scores(run["D_draws"], _exact_D(*args, run["nu"], ss_scale=scale))
-            assert np.max(np.abs(z)) > 4
+            assert np.max(np.abs(z)) > Z_MAX
         for scale in (0.8, 1.2):
             z = _z_scores(run["nu_draws"], _exact_nu(*args, run["D"], precision_scale=scale))
-            assert np.max(np.abs(z)) > 4
+            assert np.max(np.abs(z)) > Z_MAX
