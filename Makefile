@@ -29,8 +29,11 @@ DRIFT_PYTEST_ARGS ?=
 DRIFT_REPORT := results/drift-report.md
 VALIDATE_OFFSETS ?= 1 2 3 4 5
 VALIDATE_REPORT := results/validate-report.md
-# pip's notices about unreachable local indexes of this machine are noise
-PIPQUIET := grep -v 'is ignored: it is neither' ; exit $${PIPESTATUS[0]}
+# pip's notices about unreachable local indexes of some machines are noise; with pipefail the
+# pipeline keeps pip's exit status (grep -v alone would fail when pip prints nothing)
+SHELLFLAGS_PIPEFAIL := -o pipefail -c
+.SHELLFLAGS := $(SHELLFLAGS_PIPEFAIL)
+PIPQUIET := { grep -v 'is ignored: it is neither' || true; }
 
 # Candidate interpreters, in order: $(PYTHON), python3.13, python3.12, pyenv's 3.13/3.12, python3.
 define FIND_PYTHON
