@@ -22,7 +22,7 @@ import math
 import os
 
 __all__ = ["SEED_OFFSET", "SEED_STRIDE", "FAMILY_WISE_BUDGET", "seed", "fap_z", "fap_t",
-           "fap_binomial_below", "fap_chi2"]
+           "fap_binomial_below", "fap_chi2", "fap_chi2_counts", "fap_outside"]
 
 SEED_STRIDE = 1_000_003
 """Distance between the seeds of two consecutive offsets (a prime above 10^6)."""
@@ -82,3 +82,51 @@ def fap_binomial_below(lo: int, n: int, p: float, m: int = 1) -> float:
 def fap_chi2(p_min: float, m: int = 1) -> float:
     """``m`` gates ``p > p_min`` on (asymptotically) χ² p-values: ``m * p_min``."""
     return m * p_min
+
+
+def fap_chi2_counts(p_min: float, n: int, bins: int, m: int = 1) -> float:
+    """``m`` gates ``p > p_min`` on the asymptotic χ² p-value of ``n`` counts in ``bins`` equally
+    likely bins (e.g. SBC ranks), exactly: the multinomial law of the counts is enumerated.
+
+    At small ``p_min`` the χ² tail is not the multinomial one (100 counts in 10 bins: the exact
+    FAP of ``p > 1e-5`` is 1.8e-5), so :func:`fap_chi2` would understate it.
+    """
+    import numpy as np
+    from scipy import stats
+
+    if n % bins:
+        raise ValueError(f"n = {n} is not divisible by bins = {bins}")
+    e = n // bins
+    # the gate fails iff S = sum (n_i - e)^2 >= cap; S only grows bin by bin, so every S >= cap
+    # is kept in one absorbing column
+    cap = int(math.ceil(e * stats.chi2.isf(p_min, bins - 1)))
+    while cap > 0 and stats.chi2.sf((cap - 1) / e, bins - 1) <= p_min:
+        cap -= 1
+    while stats.chi2.sf(cap / e, bins - 1) > p_min:
+        cap += 1
+    # dp[c, s]: sum over the bins so far of prod 1/n_i! with sum n_i = c and S = s (s < cap)
+    dp = np.zeros((n + 1, cap + 1))
+    dp[0, 0] = 1.0
+    for _ in range(bins):
+        new = np.zeros_like(dp)
+        for i in range(n + 1):
+            w = math.exp(-math.lgamma(i + 1))
+            sq = (i - e) ** 2
+            src = dp[: n + 1 - i]
+            if sq < cap:
+                new[i:, sq:cap] += w * src[:, : cap - sq]
+                new[i:, cap] += w * (src[:, cap - sq:cap].sum(axis=1) + src[:, cap])
+            else:
+                new[i:, cap] += w * src.sum(axis=1)
+        dp = new
+    return m * float(dp[n, cap] * math.exp(math.lgamma(n + 1) - n * math.log(bins)))
+
+
+def fap_outside(lo: float, hi: float, mean: float, sd: float, m: int = 1) -> float:
+    """``m`` gates ``lo < x < hi`` on a statistic measured as ``mean ± sd`` over many seed
+    offsets (a slope, a ratio): ``m * P(N(mean, sd) outside (lo, hi))``. ``lo = -inf`` or
+    ``hi = inf`` for one-sided gates."""
+    def tail(z):
+        return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+    return m * (tail((hi - mean) / sd) + tail((mean - lo) / sd))

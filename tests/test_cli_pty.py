@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pytest
 from _pty import run_in_pty
+from _stats import seed
 
 pytestmark = [pytest.mark.xdist_group("pty")]
 
@@ -32,7 +33,7 @@ def trap_csv(tmp_path_factory):
 
     path = tmp_path_factory.mktemp("pty") / "trap.csv"
     ds = simulate_linear_ou([[-1.0, -0.5], [0.5, -1.0]], 1.0, np.linspace(0, 20, 101),
-                            n_replicas=2, seed=1)
+                            n_replicas=2, seed=seed(1))
     write_trajectories_csv(ds, path)
     return path
 

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _stats import seed
 
 import thermoinfer as ti
 from thermoinfer.dynamics import NeuronParams, simulate, total_potential
@@ -51,18 +52,21 @@ def test_hebbian_exact_heat_equals_integrated_and_minus_delta_u(key):
 
 @pytest.mark.parametrize("T", [0.5, 2.0])
 def test_hebbian_mean_heat_exact_ou(T, key):
-    """Mean heat alpha N nu^2 (1 - e^{-2kt}) / (2k) within 4 SE at N = 500 (energy units: no T)."""
+    """Mean heat alpha N nu^2 (1 - e^{-2kt}) / (2k) within 4.5 SE at N = 500 (energy units: no T).
+
+    FAP 2 x 9.7e-6 per temperature (t_299); the negative control is 55-63 SE away (offsets 0-2).
+    """
     N, alpha, R, k, nu, t = 500, 0.4, 300, 1.3, 0.9, 0.8
     d = memorization_data(jax.random.fold_in(key, 5), N, alpha, n_replicas=R)
     r = simulate(jax.random.fold_in(key, 6), d, "hebbian", NeuronParams(k, nu, T), t=t)
     truth = _hebb_heat(d.n_patterns, nu, k, t)
     for q in (r.heat_exact, r.heat_exact + r.reference_energy_change):  # plain and control variate
         se = q.std(ddof=1) / math.sqrt(R)
-        assert abs(q.mean() - truth) < 4 * se, (q.mean(), truth, se)
+        assert abs(q.mean() - truth) < 4.5 * se, (q.mean(), truth, se)
     # negative control: the heat of the T = 1 formula with T inside the exponent must fail
     q = r.heat_exact + r.reference_energy_change
     wrong = truth * T
-    assert abs(q.mean() - wrong) > 4 * q.std(ddof=1) / math.sqrt(R)
+    assert abs(q.mean() - wrong) > 4.5 * q.std(ddof=1) / math.sqrt(R)
 
 
 def test_hebbian_mean_heat_euler_maruyama_user_rule(hebb_clone, key):
@@ -75,7 +79,8 @@ def test_hebbian_mean_heat_euler_maruyama_user_rule(hebb_clone, key):
     truth = _hebb_heat(d.n_patterns, nu, k, t)
     se = q.std(ddof=1) / math.sqrt(R)
     # EM bias is O(k dt) relative; bounded well below the SE here (checked: < 0.3 SE)
-    assert abs(q.mean() - truth) < 4 * se, (q.mean(), truth, se)
+    # FAP < 5.8e-5: 4.5 SE of 100 replicas (t_99) shifted by at most 0.3 SE, i.e. below a 4.2-SE gate
+    assert abs(q.mean() - truth) < 4.5 * se, (q.mean(), truth, se)
     # and the exact OU path with the same clone (auto picks EM because the clone declares
     # a dependence on A; exact_ou is refused for it)
     with pytest.raises(ti.InputError, match="exact_ou"):
@@ -101,7 +106,7 @@ def test_finite_n_checkpoint_10_3(key):
     assert abs(c - 0.8647) < 1e-4 and abs(var_true - 1.36635) < 1e-5 and abs(eps_true - 0.22973) < 1e-5
     for est, truth in ((lam_rep, c), (err_rep, eps_true), (r.heat_exact, _hebb_heat(P, 1, 1, 2))):
         se = est.std(ddof=1) / math.sqrt(R)
-        assert abs(est.mean() - truth) < 4 * se, (est.mean(), truth, se)
+        assert abs(est.mean() - truth) < 4.5 * se, (est.mean(), truth, se)  # FAP 3 x 7.1e-6
     assert abs(_hebb_heat(P, 1, 1, 2) - 24.542) < 1e-3
     assert var_rep.mean() < var_true  # within-replica variance misses the spread of the mean
 
@@ -111,27 +116,34 @@ def test_finite_n_variance_is_resolved_from_the_thermodynamic_limit(key):
     """§10.3: Var(lambda) = 1/k + (P-1)c^2/N = 1.36635 at N = 100, not the N -> inf 1.3738.
 
     Replica-level estimator (c_t known): the per-replica mean of (lambda - c_t)^2, whose SE over
-    60 000 independent replicas (~0.0014) resolves the 0.0075 difference; the finite-N row is
-    accepted within 4 SE and the N -> inf row rejected by more than 3 SE (negative control).
+    200 000 independent replicas (~0.00075) resolves the 0.0075 difference (10 SE); the finite-N
+    row is accepted within 4.5 SE (FAP 6.8e-6) and the N -> inf row rejected by more than 4.5 SE
+    (negative control; it fails only if the estimate lands 5.5 SE above the truth: 1.9e-8). With
+    60 000 replicas (5.5 SE apart) the negative control alone failed with probability ~1%.
     """
     N, c = 100, 1 - math.exp(-2.0)
     vals = []
-    for i in range(6):  # 6 x 10 000 replicas, 400 MB of inputs at a time
-        d = memorization_data(jax.random.fold_in(key, 40 + i), N, 0.5, n_replicas=10_000)
-        r = simulate(jax.random.fold_in(key, 50 + i), d, "hebbian", NeuronParams(1.0, 1.0, 1.0),
+    for i in range(20):  # 20 x 10 000 replicas, 400 MB of inputs at a time
+        d = memorization_data(jax.random.fold_in(key, 1000 + i), N, 0.5, n_replicas=10_000)
+        r = simulate(jax.random.fold_in(key, 2000 + i), d, "hebbian", NeuronParams(1.0, 1.0, 1.0),
                      t=2.0)
         lam = r.activations * np.asarray(d.labels)
         vals.append(((lam - c) ** 2).mean(axis=1))
     v = np.concatenate(vals)
     m, se = v.mean(), v.std(ddof=1) / math.sqrt(v.size)
-    assert abs(m - 1.36635) < 4 * se, (m, se)
-    assert abs(m - 1.3738) > 3 * se, (m, se)
+    assert abs(m - 1.36635) < 4.5 * se, (m, se)
+    assert abs(m - 1.3738) > 4.5 * se, (m, se)
 
 
 @pytest.mark.parametrize("rule,order", [("adatron", 0.75), ("perceptron", 0.25)])
 def test_integrated_heat_converges_to_exact(rule, order, key):
-    """Per-path error of the trapezoidal heat against -Delta U_tot shrinks with dt (physics.md §7)."""
-    d = memorization_data(jax.random.fold_in(key, 11), 40, 0.5, n_replicas=64)
+    """Per-path error of the trapezoidal heat against -Delta U_tot shrinks with dt.
+
+    128 replicas: over 60 seed offsets (64 replicas) the slope was 0.790 +- 0.043 (AdaTron) and
+    0.270 +- 0.047 (Perceptron), 3.7 SD inside the 0.2 tolerance (FAP 8.9e-5 and 6.9e-5); twice
+    the replicas give about 0.03, FAP < 1e-6 (tests/README.md).
+    """
+    d = memorization_data(jax.random.fold_in(key, 11), 40, 0.5, n_replicas=128)
     p = NeuronParams(1.0, 1.0, 1.0)
     dts = [0.02, 0.005, 0.00125]
     errs = []
@@ -174,10 +186,11 @@ def test_t_inf_hebbian_stationary(key):
     f = np.asarray(ti.dynamics.learning_force(jnp.zeros(N), jnp.asarray(d.inputs),
                                               jnp.asarray(d.labels), ti.RULES["hebbian"], 1.0))
     dev = r.final_weights - f / k
-    assert abs(dev.mean()) < 4 * math.sqrt(T / k / (N * R))
+    # FAP 3 x 6.8e-6: exact SEs (Gaussian weights, 200 000 of them), 4.5 SE
+    assert abs(dev.mean()) < 4.5 * math.sqrt(T / k / (N * R))
     v = dev.var()
-    assert abs(v - T / k) < 4 * (T / k) * math.sqrt(2 / (N * R))
-    assert abs(np.corrcoef(r.initial_weights.ravel(), r.final_weights.ravel())[0, 1]) < 4 / math.sqrt(N * R)
+    assert abs(v - T / k) < 4.5 * (T / k) * math.sqrt(2 / (N * R))
+    assert abs(np.corrcoef(r.initial_weights.ravel(), r.final_weights.ravel())[0, 1]) < 4.5 / math.sqrt(N * R)
 
 
 @pytest.mark.parametrize(
@@ -229,8 +242,8 @@ def test_float64_without_global_config():
     code = (
         "import jax, math, thermoinfer as ti\n"
         "assert not jax.config.jax_enable_x64\n"
-        "d = ti.memorization_data(jax.random.key(0), 10, 0.5, n_replicas=2)\n"
-        "r = ti.simulate(jax.random.key(1), d, 'perceptron', ti.NeuronParams(1., 1., 1.), t=0.1, dt=0.01)\n"
+        f"d = ti.memorization_data(jax.random.key({seed(0)}), 10, 0.5, n_replicas=2)\n"
+        f"r = ti.simulate(jax.random.key({seed(1)}), d, 'perceptron', ti.NeuronParams(1., 1., 1.), t=0.1, dt=0.01)\n"
         "assert str(r.heat.dtype) == 'float64' and str(r.final_weights.dtype) == 'float64', r.heat.dtype\n"
         "tree = ti.theory_memorization(alpha=0.5, nu=1.0)\n"
         "assert str(tree['summary']['efficiency'].dtype) == 'float64'\n"

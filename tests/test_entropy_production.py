@@ -12,6 +12,7 @@ import sys
 import jax
 import numpy as np
 import pytest
+from _stats import seed
 from scipy.stats import multivariate_normal
 
 from thermoinfer.dynamics import NeuronParams, simulate
@@ -42,10 +43,17 @@ def _hebbian_force(d, nu):
 
 
 def test_hebbian_conditional_entropy_production_moments(key):
-    """Delta s_tot ~ N(Delta Q/T, 2 Delta Q/T) on one fixed data set, at T != 1 (§8.1, §10.7)."""
+    """Delta s_tot ~ N(Delta Q/T, 2 Delta Q/T) on one fixed data set, at T != 1.
+
+    The learning rate is set from the drawn data so that Delta Q/T = 1 (with nu = 1 it ranged over
+    0.13-1.75 with the data set and left [0.5, 1.5] at a third of the seed offsets). Moments
+    within 4.5 SE of 40 000 replicas: FAP 2 x 6.8e-6; the negative control is 46-56 SE away.
+    """
     d = memorization_data(jax.random.fold_in(key, 1), 10, 0.5, data_protocol="shared")
-    p = NeuronParams(1.3, 1.0, 2.5)
-    t = 0.8
+    t, k0, T0 = 0.8, 1.3, 2.5
+    f1 = _hebbian_force(d, 1.0)
+    nu = math.sqrt(2 * k0 * T0 / ((1 - math.exp(-2 * k0 * t)) * (f1 @ f1)))  # Delta Q/T = 1
+    p = NeuronParams(k0, nu, T0)
     r = simulate(jax.random.fold_in(key, 2), d, "hebbian", p, t=t, n_replicas=40000)
     ep = entropy_production(r, d, "hebbian", p)
     assert ep.reverse_start == "p_t" and ep.system_method == "exact_ou" and ep.exact
@@ -54,11 +62,11 @@ def test_hebbian_conditional_entropy_production_moments(key):
     dQ = f @ f * (1 - math.exp(-2 * k * t)) / (2 * k)
     assert 0.5 < dQ / T < 1.5
     m = mean_and_variance(ep.total)
-    assert abs(m.mean - dQ / T) < 4 * m.mean_se, (m.mean, dQ / T, m.mean_se)
-    assert abs(m.variance - 2 * dQ / T) < 4 * m.variance_se, (m.variance, 2 * dQ / T)
+    assert abs(m.mean - dQ / T) < 4.5 * m.mean_se, (m.mean, dQ / T, m.mean_se)
+    assert abs(m.variance - 2 * dQ / T) < 4.5 * m.variance_se, (m.variance, 2 * dQ / T)
     # negative control: a wrong temperature in the functional moves the mean by many SE
     bad = mean_and_variance(entropy_production(r, d, "hebbian", p._replace(temperature=1.5)).total)
-    assert abs(bad.mean - dQ / T) > 4 * bad.mean_se
+    assert abs(bad.mean - dQ / T) > 4.5 * bad.mean_se
     # the closed form of §8.1 on every trajectory
     w0, wt = np.asarray(r.initial_weights), np.asarray(r.final_weights)
     mt = (1 - math.exp(-k * t)) / k * f
@@ -173,14 +181,19 @@ def test_em_log_ratio_medium_is_exact_heat_for_hebbian(key):
 @pytest.mark.slow
 @pytest.mark.parametrize("rule,order", [("adatron", 0.75), ("perceptron", 0.25)])
 def test_em_log_ratio_converges_to_exact_heat_with_rule_order(rule, order, key):
-    """Per-path error of the Stratonovich part of the EM log ratio against -Delta U_tot/T (§7, §8.3)."""
+    """Per-path error of the Stratonovich part of the EM log ratio against -Delta U_tot/T.
+
+    256 replicas: with 64 the slopes over 30 seed offsets were 0.79 +- 0.05 (AdaTron), 0.25 +-
+    0.05 (Perceptron) and the boundary slopes 1.01 +- 0.065 and 1.005 +- 0.055, so the 0.2 gates
+    failed with probability 3.5e-3 in all; four times the replicas halve these SDs (FAP < 1e-6).
+    """
     d = memorization_data(jax.random.fold_in(key, 13), 40, 0.5, data_protocol="shared")
     p = NeuronParams(1.0, 1.0, 1.0)
     dts = [0.02, 0.005, 0.00125]
     errs, bnds = [], []
     for i, dt in enumerate(dts):
         r = simulate(jax.random.fold_in(key, 14 + i), d, rule, p, t=1.0, dt=dt,
-                     record_every=1, n_replicas=64)
+                     record_every=1, n_replicas=256)
         plr = path_log_ratio(r.paths, r.times, d, rule, p, reverse_start=None)
         assert plr.kernel == "euler_maruyama"
         exact = np.asarray(r.heat_exact) / p.temperature
@@ -206,13 +219,13 @@ def test_log_partition_estimators_agree(key):
     ti = log_partition_function(jax.random.fold_in(key, 16), d, "hebbian", p,
                                 method="thermodynamic_integration", n_chains=128)
     assert ti.method == "thermodynamic_integration" and 0.5 < ti.acceptance_rate < 1
-    assert abs(ti.value - exact.value) < 4 * ti.se, (ti.value, exact.value, ti.se)
+    assert abs(ti.value - exact.value) < 4.5 * ti.se, (ti.value, exact.value, ti.se)  # FAP 6.8e-6
     q = NeuronParams(1.0, 1.0, 1.0)
     ti = log_partition_function(jax.random.fold_in(key, 17), d, "perceptron", q, n_chains=128)
     is_ = log_partition_function(jax.random.fold_in(key, 18), d, "perceptron", q,
                                  method="importance_sampling", n_samples=40000)
     assert ti.method == "thermodynamic_integration" and is_.status == "ok" and is_.ess > 1000
-    assert abs(ti.value - is_.value) < 4 * math.hypot(ti.se, is_.se), (ti.value, is_.value)
+    assert abs(ti.value - is_.value) < 4.5 * math.hypot(ti.se, is_.se), (ti.value, is_.value)
     assert ti.log_ratio < 0  # G <= 0 for the Perceptron: Z < Z_0
 
 
@@ -269,9 +282,9 @@ def test_float64_without_global_config():
         "from thermoinfer.tasks import memorization_data\n"
         "from thermoinfer.dynamics import NeuronParams, simulate\n"
         "from thermoinfer.thermo.entropy_production import entropy_production\n"
-        "d = memorization_data(jax.random.key(0), 6, 0.5, data_protocol='shared')\n"
+        f"d = memorization_data(jax.random.key({seed(0)}), 6, 0.5, data_protocol='shared')\n"
         "p = NeuronParams(1.0, 1.0, 2.0)\n"
-        "r = simulate(jax.random.key(1), d, 'hebbian', p, t=1.0, n_replicas=4)\n"
+        f"r = simulate(jax.random.key({seed(1)}), d, 'hebbian', p, t=1.0, n_replicas=4)\n"
         "ep = entropy_production(r, d, 'hebbian', p, form='marginal')\n"
         "assert str(ep.total.dtype) == 'float64' and str(ep.information.dtype) == 'float64'\n"
         "assert not jax.config.jax_enable_x64\n"

@@ -250,4 +250,8 @@ def test_tutorial_runs_as_written(tmp_path, monkeypatch):
     assert (tmp_path / "trap_fit.nc").is_file() and (tmp_path / "sigma.png").is_file()
     tree = read_fit(tmp_path / "trap_fit_api.nc")
     sigma = tree["thermodynamics"]["entropy_production_rate"].values
-    assert np.quantile(sigma, 0.005) < 0.5 < np.quantile(sigma, 0.995)  # exact value inside
+    # the exact value within 4.5 posterior SDs of the posterior mean of ln sigma: FAP 6.8e-6 in
+    # the normal approximation of the posterior (the 99% interval used before: ~1e-2). The
+    # tutorial's seeds are written in the page, so this gate does not move with the offset.
+    z = (np.log(0.5) - np.log(sigma).mean()) / np.log(sigma).std(ddof=1)
+    assert abs(z) < 4.5, z

@@ -16,6 +16,7 @@ import jax
 import numpy as np
 import pytest
 import xarray as xr
+from _stats import seed as offset_seed  # _cli below takes a 'seed' argument
 
 from thermoinfer.data.observations import simulate_linear_ou, write_trajectories_csv
 from thermoinfer.inference.diagnostics import PoorDiagnosticsWarning
@@ -31,7 +32,7 @@ SETTINGS = dict(chains=2, draws=60, warmup=60)
 def data(tmp_path_factory):
     path = tmp_path_factory.mktemp("doors") / "trap.csv"
     ds = simulate_linear_ou([[-1.0, -0.5], [0.5, -1.0]], 1.3, np.linspace(0, 15, 76),
-                            n_replicas=2, seed=4)
+                            n_replicas=2, seed=offset_seed(4))
     write_trajectories_csv(ds, path)
     return path
 
@@ -49,11 +50,11 @@ def _cli(data, out, seed):
 
 def test_cli_parallel_equals_api_sequential(data, tmp_path):
     assert jax.local_device_count() == 1        # this process: the chains run one after another
-    cli = _cli(data, tmp_path / "cli.nc", seed=7)
+    cli = _cli(data, tmp_path / "cli.nc", seed=offset_seed(7))
     assert cli.attrs["chain_method"] == "parallel" and int(cli.attrs["devices"]) == 2
     with warnings.catch_warnings():  # short chains: poor diagnostics are reported, not tested
         warnings.simplefilter("ignore", PoorDiagnosticsWarning)
-        api = fit(str(data), "linear-ou", seed=7, posterior_predictive=False, **SETTINGS)
+        api = fit(str(data), "linear-ou", seed=offset_seed(7), posterior_predictive=False, **SETTINGS)
     assert api.attrs["chain_method"] == "sequential"
     write_fit(api, tmp_path / "api.nc")
     api = read_fit(tmp_path / "api.nc")
@@ -65,6 +66,6 @@ def test_cli_parallel_equals_api_sequential(data, tmp_path):
     # negative control: another seed gives other draws
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PoorDiagnosticsWarning)
-        other = fit(str(data), "linear-ou", seed=8, posterior_predictive=False, **SETTINGS)
+        other = fit(str(data), "linear-ou", seed=offset_seed(8), posterior_predictive=False, **SETTINGS)
     assert not np.array_equal(other["posterior"]["drift"].values,
                               api["posterior"]["drift"].values)

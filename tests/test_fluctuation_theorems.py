@@ -1,9 +1,13 @@
-"""Fluctuation theorems on small systems, with negative controls and ESS gates (physics.md §2.6, §7, §8).
+"""Fluctuation theorems on small systems, with negative controls and ESS gates.
 
-Every positive check must agree within 4 standard errors, and every negative control (a wrong
-temperature in the functional) must miss by more than 4 standard errors with a reliable ESS.
-Parameters are chosen so that the mean entropy production of each identity lies in [0.5, 1.5],
-where exponential averages can be sampled directly (physics.md §7).
+Every positive check must agree within 4.5 standard errors (FAP 6.8e-6 each, 18 per run; the
+binned detailed FT, whose z is N(-0.72, 1.13) over 25 offsets, within 5: FAP 7.6e-5), and every
+negative control (a wrong temperature in the functional) must miss by more than 4.5 standard
+errors with a reliable ESS (they miss by 12 SE or more at offsets 0-3). Parameters are chosen so that the mean entropy
+production of each identity lies in [0.5, 1.5], where exponential averages can be sampled
+directly. The small systems use orthogonal (Hadamard) inputs with random signs and labels, so
+that this holds whatever the seed offset: with random +-1 inputs the mean exponent of the
+Hebbian IFT varied with the data set and left [0.5, 1.5] at two of three offsets.
 """
 
 import math
@@ -13,10 +17,11 @@ import jax
 import numpy as np
 import pytest
 from _stats import seed
+from scipy.linalg import hadamard
 
 from thermoinfer.dynamics import NeuronParams, simulate
 from thermoinfer.errors import InputError
-from thermoinfer.tasks import memorization_data
+from thermoinfer.tasks import MemorizationData, memorization_data
 from thermoinfer.thermo.entropy_production import (
     entropy_production,
     exclusive_work,
@@ -32,11 +37,24 @@ from thermoinfer.thermo.fluctuation import (
     jarzynski,
 )
 
-N_SE = 4.0
+N_SE = 4.5
 # (rule, nu, T) at N = P = 8, k = 1, t = 1: the mean entropy production of every identity below is
-# in [0.5, 1.5]. For the AdaTron nu < k keeps the variance of exp(-w/T) finite (its weights grow
-# like exp(nu A^2 / 2T) on errors, against a density exp(-(k + nu) A^2 / 2T)).
-SMALL_SYSTEMS = [("hebbian", 0.75, 2.0), ("perceptron", 0.8, 1.0), ("adatron", 0.85, 1.0)]
+# in [0.5, 1.5] (offsets 0-4: Hebbian 1.08-1.14 and 1.41-1.43, Perceptron 0.70-0.73 and 0.99-1.01,
+# AdaTron 0.59-0.62 and 0.88-0.92). For the AdaTron nu < k keeps the variance of exp(-w/T) finite
+# (its weights grow like exp(nu A^2 / 2T) on errors, against a density exp(-(k + nu) A^2 / 2T)).
+SMALL_SYSTEMS = [("hebbian", 0.75, 2.0), ("perceptron", 0.8, 1.0), ("adatron", 0.9, 1.0)]
+DFT_N_SE = 5.0
+
+
+def _orthogonal_data(key, n=8, p=8):
+    """Shared data: p rows of an n x n Hadamard matrix with random column signs, random labels.
+
+    The Hebbian force then has |f|^2 = nu^2 p exactly, so the entropy production the parameters
+    were chosen for does not depend on the draw (with random +-1 inputs it does, by +-40%)."""
+    k1, k2 = jax.random.split(key)
+    signs = np.asarray(jax.random.rademacher(k1, (n,), dtype=np.float64))
+    labels = jax.random.rademacher(k2, (p,), dtype=np.float64)
+    return MemorizationData(jax.numpy.asarray(hadamard(n)[:p] * signs, dtype=np.float64), labels)
 
 
 def _fails(check):
@@ -47,7 +65,7 @@ def _fails(check):
 @pytest.mark.slow
 @pytest.mark.parametrize("rule,nu,T", SMALL_SYSTEMS)
 def test_ift_jarzynski_bochkov_kuzovlev_small_systems(rule, nu, T, key):
-    d = memorization_data(jax.random.fold_in(key, 100), 8, 1.0, data_protocol="shared")
+    d = _orthogonal_data(jax.random.fold_in(key, 100))
     p = NeuronParams(1.0, nu, T)
     r = simulate(jax.random.fold_in(key, 101), d, rule, p, t=1.0, dt=0.01, record_every=1,
                  n_replicas=8000)
@@ -106,11 +124,14 @@ def test_ift_jarzynski_bochkov_kuzovlev_small_systems(rule, nu, T, key):
 
 
 def test_discrete_ift_exact_at_coarse_dt_but_not_with_stratonovich_heat(key):
-    """EM kernels: the IFT of the discrete chain is exact at any dt; the heat version is not (§8.3)."""
+    """EM kernels: the IFT of the discrete chain is exact at any dt; the heat version is not.
+
+    80 000 replicas: the Stratonovich-heat version then misses by 14.4 +- 1.2 SE (30 offsets); with
+    20 000 it missed by 6-8 SE, too close to the 4.5-SE gate of the negative control."""
     d = memorization_data(jax.random.fold_in(key, 110), 4, 0.5, data_protocol="shared")
     p = NeuronParams(1.0, 1.0, 1.0)
     r = simulate(jax.random.fold_in(key, 111), d, "perceptron", p, t=1.2, dt=0.2,
-                 record_every=1, n_replicas=20000)
+                 record_every=1, n_replicas=80000)
     kern = integral_fluctuation_theorem(
         entropy_production(r, d, "perceptron", p, reverse_start="p_0", heat="path_kernel"))
     assert "heat=path_kernel_euler_maruyama" in kern.label
@@ -122,7 +143,7 @@ def test_discrete_ift_exact_at_coarse_dt_but_not_with_stratonovich_heat(key):
 
 def test_hebbian_marginal_ift_with_information(key):
     """<e^{-(ds+q/T)}> = 1 and <e^{-(ds+q/T)+di}> = 1 with the label-marginal p_t (§8.1)."""
-    d = memorization_data(jax.random.fold_in(key, 120), 8, 0.5, data_protocol="shared")
+    d = _orthogonal_data(jax.random.fold_in(key, 120), 8, 4)
     p = NeuronParams(1.0, 0.9, 2.0)
     r = simulate(jax.random.fold_in(key, 121), d, "hebbian", p, t=1.0, n_replicas=8000)
     ep = entropy_production(r, d, "hebbian", p, form="marginal")
@@ -139,13 +160,15 @@ def test_hebbian_marginal_ift_with_information(key):
 
 
 def test_detailed_ft_only_where_it_holds(key):
-    d = memorization_data(jax.random.fold_in(key, 130), 8, 0.5, data_protocol="shared")
+    d = _orthogonal_data(jax.random.fold_in(key, 130), 8, 4)
     p = NeuronParams(1.0, 0.9, 2.0)
     r = simulate(jax.random.fold_in(key, 131), d, "hebbian", p, t=1.0, n_replicas=20000)
     ep = entropy_production(r, d, "hebbian", p)
     assert ep.detailed_ft_applies
     dft = detailed_fluctuation_theorem(ep)
-    assert dft.identity == "detailed_ft" and dft.holds(N_SE), dft
+    # the histogram slope is biased by the binning: z = -0.72 +- 1.13 over 25 offsets, so 5 SE
+    # (FAP 7.6e-5; 4.1e-4 at 4.5); the negative control is 20.2 +- 0.9 SE away
+    assert dft.identity == "detailed_ft" and dft.holds(DFT_N_SE), dft
     # negative control: wrong temperature breaks p(s)/p(-s) = e^s
     bad = detailed_fluctuation_theorem(entropy_production(r, d, "hebbian",
                                                           p._replace(temperature=3.0)))
@@ -163,7 +186,9 @@ def test_detailed_ft_only_where_it_holds(key):
 
 
 def test_ess_warning_large_but_not_small_entropy_production(key):
-    d = memorization_data(jax.random.fold_in(key, 140), 8, 0.5, data_protocol="shared")
+    # orthogonal data: mean entropy production 17.6 and 0.49 whatever the offset (with random
+    # inputs the first fell below 8, or the second above 1, at 9% of the offsets)
+    d = _orthogonal_data(jax.random.fold_in(key, 140), 8, 4)
     big = NeuronParams(1.0, 3.0, 1.0)
     small = NeuronParams(1.0, 0.5, 1.0)
     r_big = simulate(jax.random.fold_in(key, 141), d, "hebbian", big, t=2.0, n_replicas=4000)

@@ -324,12 +324,12 @@ def test_observations_writer_writes_csv_or_refuses(tmp_path):
 
 
 @pytest.mark.parametrize("call", [
-    lambda v: ti.simulate_memorization(0, n_weights=10, n_replicas=2, temperature=v),
-    lambda v: ti.simulate_memorization(0, n_weights=10, n_replicas=2, alpha=v),
-    lambda v: ti.simulate_memorization(0, n_weights=10, n_replicas=2, t=v),
-    lambda v: ti.simulate_memorization(0, n_weights=v, n_replicas=2),
-    lambda v: ti.simulate_teacher_student(0, n_weights=10, n_replicas=2, temperature=v),
-    lambda v: ti.simulate_teacher_student(0, n_weights=10, n_replicas=v),
+    lambda v: ti.simulate_memorization(seed(0), n_weights=10, n_replicas=2, temperature=v),
+    lambda v: ti.simulate_memorization(seed(0), n_weights=10, n_replicas=2, alpha=v),
+    lambda v: ti.simulate_memorization(seed(0), n_weights=10, n_replicas=2, t=v),
+    lambda v: ti.simulate_memorization(seed(0), n_weights=v, n_replicas=2),
+    lambda v: ti.simulate_teacher_student(seed(0), n_weights=10, n_replicas=2, temperature=v),
+    lambda v: ti.simulate_teacher_student(seed(0), n_weights=10, n_replicas=v),
     lambda v: ti.theory_memorization(temperature=v),
     lambda v: memorization_theory(0.5, 1.0, temperature=v),
     lambda v: ti.theory_teacher_student(1.0, temperature=v),
@@ -358,9 +358,9 @@ def test_linear_system_refuses_non_numbers(bad):
 
 def test_scalar_arguments_refuse_lists():
     with pytest.raises(ti.InputError, match="alpha"):
-        ti.simulate_memorization(0, n_weights=10, n_replicas=2, alpha=[0.5, 1.0])
+        ti.simulate_memorization(seed(0), n_weights=10, n_replicas=2, alpha=[0.5, 1.0])
     with pytest.raises(ti.InputError, match="alpha"):
-        ti.simulate_teacher_student(0, n_weights=10, n_replicas=2, alpha=[0.5, 1.0])
+        ti.simulate_teacher_student(seed(0), n_weights=10, n_replicas=2, alpha=[0.5, 1.0])
 
 
 def test_valid_numbers_of_every_numeric_type_are_accepted():

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _stats import seed
 from scipy import integrate
 from scipy import special as sps
 from scipy.linalg import hadamard
@@ -102,7 +103,7 @@ def test_exact_mixture_orthogonal_inputs(key, c):
     est, se = exact_mixture_entropy_change(jax.random.fold_in(key, int(100 * c)), xi, c, n_samples=2048)
     exact = p * float(biawgn_information(c))
     assert 0 < float(se) < 0.02 * exact
-    assert abs(float(est) - exact) < 4 * float(se)
+    assert abs(float(est) - exact) < 4.5 * float(se)  # FAP 6.8e-6 (2048 samples, 4.5 SE)
 
 
 def test_exact_mixture_temperature_enters_through_x(key):
@@ -122,7 +123,7 @@ def test_exact_mixture_standard_error_is_honest(key):
     keys = jax.random.split(jax.random.fold_in(key, 7), 60)
     est, se = jax.vmap(lambda k: exact_mixture_entropy_change(k, xi, c, n_samples=1024))(keys)
     z = (np.asarray(est) - exact) / np.asarray(se)
-    assert chi2.ppf(1e-4, 60) < np.sum(z**2) < chi2.ppf(1 - 1e-4, 60)
+    assert chi2.ppf(1e-5, 60) < np.sum(z**2) < chi2.ppf(1 - 1e-5, 60)  # FAP 2 x 1e-5
 
 
 def test_exact_mixture_control_variates_reduce_error(key):
@@ -164,7 +165,7 @@ def test_exact_mixture_rank_deficient_gram(key):
     h_y, _ = integrate.quad(lambda y: -mix(y) * np.log(mix(y)), -30, 30, epsabs=1e-13, limit=200)
     exact = n * (h_y - 0.5 * np.log(2 * np.pi * np.e))
     est, se = exact_mixture_entropy_change(jax.random.fold_in(key, 9), xi, c, n_samples=2048)
-    assert abs(float(est) - exact) < 4 * float(se)
+    assert abs(float(est) - exact) < 4.5 * float(se)  # FAP 6.8e-6
     assert float(est) < float(quenched_gaussian_entropy_change(xi, c))
 
 
@@ -204,7 +205,7 @@ def test_pattern_errors_match_simulation(key):
     err = (np.sign(w @ xi.T / np.sqrt(n)) != sig).mean(axis=0)
     eps = hebbian_pattern_errors(xi, c)
     se = np.sqrt(eps * (1 - eps) / reps)
-    assert np.all(np.abs(err - eps) < 4 * se)
+    assert np.all(np.abs(err - eps) < 4.5 * se)  # FAP 6 x 6.8e-6 (binomial counts of 20 000)
 
 
 def test_conventions_ordering_and_where_they_differ(key):
@@ -216,9 +217,10 @@ def test_conventions_ordering_and_where_they_differ(key):
         quenched = float(quenched_gaussian_entropy_change(xi, c))
         annealed = float(annealed_entropy_change(n, p, c))
         info = float(np.sum(binary_channel_information(hebbian_pattern_errors(xi, c))))
-        # theorems: sum I_mu <= Delta S_c <= Delta S_b <= Delta S_a, and Delta S_c <= P ln 2
-        assert info < est + 4 * se
-        assert est - 4 * se < quenched <= annealed
+        # theorems: sum I_mu <= Delta S_c <= Delta S_b <= Delta S_a, and Delta S_c <= P ln 2;
+        # one-sided 4.5-SE gates on a strict inequality: FAP < 3.4e-6 each
+        assert info < est + 4.5 * se
+        assert est - 4.5 * se < quenched <= annealed
         assert est < p * LN2
         if c == 3.0:  # large nu: the three conventions differ by far more than the error
             assert quenched - est > 50 * se and annealed - quenched > 1.0
@@ -251,14 +253,14 @@ def test_isotropic_estimator_on_gaussian_samples(key):
     r = isotropic_gaussian_entropy_change(w, stiffness=k, temperature=t)
     assert isinstance(r, EntropyEstimate) and r.method == "isotropic_gaussian"
     truth = n_w / 2 * np.log(v * k / t)
-    assert abs(float(r.estimate) - truth) < 4 * float(r.standard_error)
+    assert abs(float(r.estimate) - truth) < 4.5 * float(r.standard_error)  # FAP 6.8e-6
     # batched: 200 independent sets, z-scores standard normal
     ws = np.sqrt(v) * np.asarray(jax.random.normal(jax.random.fold_in(key, 1), (200, 50, n_w)))
     rb = isotropic_gaussian_entropy_change(ws, stiffness=k, temperature=t)
     z = (rb.estimate - truth) / rb.standard_error
     assert rb.estimate.shape == (200,)
-    assert abs(np.mean(z)) < 4 / np.sqrt(200)
-    assert chi2.ppf(1e-4, 200) < np.sum(z**2) < chi2.ppf(1 - 1e-4, 200)
+    assert abs(np.mean(z)) < 4.5 / np.sqrt(200)  # FAP 6.8e-6
+    assert chi2.ppf(1e-5, 200) < np.sum(z**2) < chi2.ppf(1 - 1e-5, 200)  # FAP 2 x 1e-5
 
 
 def test_logdet_bias_formula_by_simulation(key):
@@ -269,8 +271,10 @@ def test_logdet_bias_formula_by_simulation(key):
     s = np.einsum("rni,rnj->rij", xc, xc) / (n_rep - 1)
     logdet = np.linalg.slogdet(s)[1]
     bias, var = entropy_module._logdet_bias_and_variance(n_rep, n_w)
-    assert abs(np.mean(logdet) - bias) < 4 * np.sqrt(var / reps)
-    assert np.var(logdet, ddof=1) == pytest.approx(var, rel=0.12)
+    assert abs(np.mean(logdet) - bias) < 4.5 * np.sqrt(var / reps)  # FAP 6.8e-6
+    # the sample variance of 2000 values with excess kurtosis 0.079 has relative SD 0.0322: 0.15
+    # is 4.65 SD (FAP 3.3e-6; at 0.12, 3.7 SD, it was 2e-4)
+    assert np.var(logdet, ddof=1) == pytest.approx(var, rel=0.15)
 
 
 def test_logdet_estimator_on_gaussian_samples(key):
@@ -283,7 +287,7 @@ def test_logdet_estimator_on_gaussian_samples(key):
     w = 1.0 + np.asarray(jax.random.normal(jax.random.fold_in(key, 2), (n_rep, n_w))) @ chol.T
     r = gaussian_logdet_entropy_change(w, stiffness=k, temperature=t)
     assert r.method == "gaussian_logdet"
-    assert abs(float(r.estimate) - truth) < 4 * float(r.standard_error)
+    assert abs(float(r.estimate) - truth) < 4.5 * float(r.standard_error)  # FAP 6.8e-6
     # without the bias correction the same samples are far off: the correction matters
     wc = w - w.mean(axis=0)
     naive = 0.5 * (np.linalg.slogdet(wc.T @ wc / (n_rep - 1))[1] + n_w * np.log(k / t))
@@ -292,8 +296,8 @@ def test_logdet_estimator_on_gaussian_samples(key):
     ws = np.asarray(jax.random.normal(jax.random.fold_in(key, 3), (200, n_rep, n_w))) @ chol.T
     rb = gaussian_logdet_entropy_change(ws, stiffness=k, temperature=t)
     z = (rb.estimate - truth) / rb.standard_error
-    assert abs(np.mean(z)) < 4 / np.sqrt(200)
-    assert chi2.ppf(1e-4, 200) < np.sum(z**2) < chi2.ppf(1 - 1e-4, 200)
+    assert abs(np.mean(z)) < 4.5 / np.sqrt(200)  # FAP 6.8e-6
+    assert chi2.ppf(1e-5, 200) < np.sum(z**2) < chi2.ppf(1 - 1e-5, 200)  # FAP 2 x 1e-5
 
 
 def test_replica_estimators_bad_input(key):
@@ -316,21 +320,21 @@ def test_replica_estimators_bad_input(key):
 
 def test_float64_without_global_x64():
     # the public entry points compute in float64 even when the caller runs JAX in 32-bit mode
-    code = """
+    code = f"""
 import jax, numpy as np
 from scipy.linalg import hadamard
 import thermoinfer.information as ti
 assert not jax.config.jax_enable_x64
 xi = hadamard(8)[:4]
-r = ti.exact_mixture_entropy_change(jax.random.key(0), xi, 0.7, n_samples=1024)
+r = ti.exact_mixture_entropy_change(jax.random.key({seed(0)}), xi, 0.7, n_samples=1024)
 out = [*r, ti.quenched_gaussian_entropy_change(xi, 0.7), ti.annealed_entropy_change(8, 4, 0.7),
        ti.hebbian_pattern_errors(xi, 0.7), ti.information_from_counts(3, 10).information,
-       ti.gaussian_logdet_entropy_change(np.random.default_rng(0).normal(size=(30, 5))).estimate]
+       ti.gaussian_logdet_entropy_change(np.random.default_rng({seed(0)}).normal(size=(30, 5))).estimate]
 assert all(isinstance(v, np.ndarray) and v.dtype == np.float64 for v in out)
 print(repr(float(r[0])))
 """
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     xi = hadamard(8)[:4]
-    est, _ = exact_mixture_entropy_change(jax.random.key(0), xi, 0.7, n_samples=1024)
+    est, _ = exact_mixture_entropy_change(jax.random.key(seed(0)), xi, 0.7, n_samples=1024)
     assert float(res.stdout.strip()) == float(est)

@@ -70,7 +70,9 @@ def test_independent_replicas_reduce_to_counts(key):
     a = information_from_errors(errors / p_, n_patterns=p_)
     b = information_from_counts(errors.sum(), r_ * p_)
     assert float(a.error) == pytest.approx(float(b.error), rel=1e-14)
-    assert float(a.n_effective) == pytest.approx(r_ * p_, rel=0.2)
+    # n_eff = eps(1 - eps) / se^2 is R P times (R - 1)/chi2_{R-1} (capped at R P): it falls below
+    # 0.7 R P with probability chi2.sf(399 / 0.7, 399) = 3.7e-8 (below 0.8 R P: 4.9e-4)
+    assert float(a.n_effective) == pytest.approx(r_ * p_, rel=0.3)
     assert float(a.information) == pytest.approx(float(b.information), abs=2e-3)
 
 
@@ -172,6 +174,8 @@ def test_coverage_simulated_correlated_replicas(key, eps, method):
     truth = float(_info(eps))
     cov = np.mean((out.information_lower <= truth) & (truth <= out.information_upper))
     se = np.sqrt(ci * (1 - ci) / reps)
+    # FAP: the true coverage (0.894-0.898 Wilson, 0.901-0.904 Clopper-Pearson, measured with
+    # 40 000 repetitions) falls below 0.83 in 400 with binomial probability <= 3.9e-5
     assert cov > ci - 4 * se - 0.01
     assert cov < ci + 4 * se + (0.04 if eps == 0.45 else 0.01)   # folding at 1/2 over-covers
 

@@ -157,7 +157,10 @@ def test_kl_rate_against_high_precision_reference_from_tiny_to_huge_steps():
     np.testing.assert_allclose(kl_rate(A, D0, dts), ref, rtol=1e-9, atol=0)
 
 
-def test_trajectory_estimate_within_four_standard_errors():
+def test_trajectory_estimate_within_five_standard_errors():
+    """Batch-mean SEs of 48 and 24 batches: 5 SE is FAP 8.4e-6 (t_47) and 4.7e-5 (t_23). The
+    plug-in rate with a fitted kernel has z = N(-0.14, 1.28) over 40 seed offsets (its SE ignores
+    the fitted kernel's error): 5.5 SE, FAP 1.9e-5 from that fit (4 SE gave 1.9e-3)."""
     A, D = _random_stable_system(30, 3)
     dt = 0.2
     target = float(kl_rate(A, D, dt))
@@ -165,16 +168,16 @@ def test_trajectory_estimate_within_four_standard_errors():
     est = entropy_production_from_trajectories(x, dt, A, D)
     assert est.kernel == "given" and est.n_batches == 48
     assert est.rate_se > 0
-    assert abs(est.rate - target) < 4 * est.rate_se, (est, target)
+    assert abs(est.rate - target) < 5 * est.rate_se, (est, target)
     # single long trajectory, batch means
     long = _sample_stationary(A, D, dt, R=1, K=12000, seed=32)[0]
     one = entropy_production_from_trajectories(long, dt, A, D, n_batches=24)
     assert one.n_batches == 24
-    assert abs(one.rate - target) < 4 * one.rate_se, (one, target)
+    assert abs(one.rate - target) < 5 * one.rate_se, (one, target)
     # the kernel fitted from the data alone (plug-in)
     fit = entropy_production_from_trajectories(x, dt)
     assert fit.kernel == "fitted"
-    assert abs(fit.rate - target) < 4 * fit.rate_se, (fit, target)
+    assert abs(fit.rate - target) < 5.5 * fit.rate_se, (fit, target)
 
 
 def test_trajectory_estimate_of_an_equilibrium_system_is_zero_per_path():

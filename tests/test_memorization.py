@@ -98,35 +98,38 @@ def test_read_rejects_bad_files(tmp_path):
 
 
 def test_hebbian_simulation_matches_closed_forms(hebb_tree):
-    """Heat, annealed entropy and training error against the finite-N closed forms."""
+    """Heat, annealed entropy and training error against the finite-N closed forms, each within
+    4.5 SE of 400 replicas (FAP 4 x 8.9e-6, Student t_399)."""
     s = hebb_tree["summary"]
     N, P, k, nu, T, t = 200, 100, 1.0, 1.0, 2.0, 1.0
     heat = P * nu**2 * -math.expm1(-2 * k * t) / (2 * k) / N
-    assert abs(float(s["heat_per_weight"]) - heat) < 4 * float(s["heat_per_weight_se"])
+    assert abs(float(s["heat_per_weight"]) - heat) < 4.5 * float(s["heat_per_weight_se"])
     c = nu / k * -math.expm1(-k * t)
     x = k * c**2 / T
     np.testing.assert_allclose(float(s["entropy_change_per_weight"]), 0.5 * math.log1p(P / N * x), rtol=1e-12)
     from scipy.stats import norm
 
     eps = norm.sf(c / math.sqrt(T / k + (P - 1) * c**2 / N))
-    assert abs(float(s["training_error"]) - eps) < 4 * float(s["training_error_se"])
+    assert abs(float(s["training_error"]) - eps) < 4.5 * float(s["training_error_se"])
     # information per pattern: binary channel of the finite-N error, within its SE
     info = math.log(2) + eps * math.log(eps) + (1 - eps) * math.log(1 - eps)
-    assert abs(float(s["mutual_information_per_pattern"]) - info) < 4 * float(s["mutual_information_per_pattern_se"])
+    assert abs(float(s["mutual_information_per_pattern"]) - info) < 4.5 * float(s["mutual_information_per_pattern_se"])
     assert bool(s["bound_satisfied"]) and str(s["efficiency_status"].values) == "ok"
     eta = float(s["efficiency"])
     assert 0 < eta < 1 / math.pi
     # conditional total entropy production: mean |f|^2 (1 - e^{-2kt}) / (2kT), E|f|^2 = nu^2 P
     tot = hebb_tree["thermodynamics"]["total_entropy_production"].values
     truth = nu**2 * P * -math.expm1(-2 * k * t) / (2 * k * T)
-    assert abs(tot.mean() - truth) < 4 * tot.std(ddof=1) / math.sqrt(tot.size)
+    assert abs(tot.mean() - truth) < 4.5 * tot.std(ddof=1) / math.sqrt(tot.size)
 
 
 def test_perceptron_heat_control_variate_and_sign(perc_tree):
     th = perc_tree["thermodynamics"]
     q = th["heat"].values
     qcv = q + th["reference_energy_change"].values
-    assert qcv.std() < 0.5 * q.std()  # the control variate removes most thermal noise
+    # the control variate removes most thermal noise: the SD ratio is 0.41 +- 0.05 over 40 seed
+    # offsets (one of them above 0.5: that gate failed with probability ~3%); 0.65 is 5 SD away
+    assert qcv.std() < 0.65 * q.std()
     s = perc_tree["summary"]
     assert float(s["heat_per_weight"]) > 0
     assert float(s["energy_change_per_weight"]) < 0  # Perceptron shrinks |w|^2 (physics.md §3.6)
@@ -168,7 +171,8 @@ def test_conventions_differ_and_order_on_same_data():
         vals[conv] = (float(info["entropy_change"]), float(info["entropy_change_se"]))
         assert tree.attrs["entropy_convention"] == conv
     (a, _), (b, bse), (c, cse) = vals["annealed"], vals["quenched_gaussian"], vals["exact_mixture"]
-    assert c < b - 4 * math.hypot(bse, cse) and b < a
+    # one-sided 4.5-SE gate on a strict inequality (FAP < 3.4e-6); b - c is 15-28 SE here
+    assert c < b - 4.5 * math.hypot(bse, cse) and b < a
 
 
 def test_written_file_has_the_usual_mode_and_dir_target_is_refused(hebb_tree, tmp_path):
@@ -185,8 +189,8 @@ def test_written_file_has_the_usual_mode_and_dir_target_is_refused(hebb_tree, tm
 
 def test_annealed_closed_form_against_simulated_weights():
     """The annealed Delta S used for Hebbian runs is the Gaussian entropy of the simulated
-    weights: the isotropic moment estimator on the final weights agrees within 4 SE (T != 1),
-    and a wrong signal (c_t from t = inf instead of t) is rejected."""
+    weights: the isotropic moment estimator on the final weights agrees within 4.5 SE (T != 1;
+    FAP 6.8e-6), and a wrong signal (c_t from t = inf instead of t, ~100 SE away) is rejected."""
     import jax
 
     from thermoinfer.dynamics import NeuronParams, simulate
@@ -202,6 +206,6 @@ def test_annealed_closed_form_against_simulated_weights():
     est = isotropic_gaussian_entropy_change(r.final_weights, stiffness=k, temperature=T)
     c_t = nu / k * -math.expm1(-k * t)
     truth = float(annealed_entropy_change(N, d.n_patterns, c_t, stiffness=k, temperature=T))
-    assert abs(float(est.estimate) - truth) < 4 * float(est.standard_error), (est, truth)
+    assert abs(float(est.estimate) - truth) < 4.5 * float(est.standard_error), (est, truth)
     wrong = float(annealed_entropy_change(N, d.n_patterns, nu / k, stiffness=k, temperature=T))
-    assert abs(float(est.estimate) - wrong) > 4 * float(est.standard_error)
+    assert abs(float(est.estimate) - wrong) > 4.5 * float(est.standard_error)

@@ -312,7 +312,8 @@ def test_neuron_window_heat_and_entropy_production_on_the_observed_path(key):
 
 
 def test_neuron_mean_entropy_production_matches_the_sampled_paths(key):
-    """<Delta s_tot> over replicas = |f|^2 (1 - e^{-2kt}) / (2kT) within 4 SE."""
+    """<Delta s_tot> over replicas = |f|^2 (1 - e^{-2kt}) / (2kT) within 4.5 SE (FAP 7.1e-6, t_2999);
+    its variance 2 <Delta s_tot> (Gaussian) within 6 relative SE of a sample variance (FAP 2e-9)."""
     res, p = _hebbian_paths(3000, 1.0, 1, key)
     m = load_model("neuron")
     data = dict(times=np.asarray(res.times), observations=np.asarray(res.paths), inputs=INPUTS,
@@ -324,7 +325,7 @@ def test_neuron_mean_entropy_production_matches_the_sampled_paths(key):
     assert "q/D" in th["medium_entropy_change"][3]
     ds = th["total_entropy_production"][1][0]
     mean = th["mean_entropy_production"][1][0]
-    assert abs(ds.mean() - mean) < 4 * ds.std(ddof=1) / math.sqrt(ds.size)
+    assert abs(ds.mean() - mean) < 4.5 * ds.std(ddof=1) / math.sqrt(ds.size)
     assert ds.var(ddof=1) == pytest.approx(2 * mean, rel=4 * math.sqrt(2 / ds.size) * 1.5)
 
 

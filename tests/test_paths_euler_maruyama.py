@@ -95,9 +95,14 @@ def test_log_ratio_decomposition_is_exact(kind):
 
 
 def test_log_ratio_tends_to_stratonovich_heat_with_order_one():
-    """On the same continuous path sampled ever finer, ln P/P~ -> q/T = -ΔU/T, error O(Δt)."""
+    """On the same continuous path sampled ever finer, ln P/P~ -> q/T = -ΔU/T, error O(Δt).
+
+    200 paths: the RMS error is dominated by a few paths, and with 24 the slope over 60 seed
+    offsets was 0.96 +- 0.09 (below 0.8 at one of them: FAP 4%) and err[0] reached 0.028. With 200
+    it is 0.988 +- 0.024 and err[0] <= 0.011 (log-normal fit: P(err[0] > 0.02) = 2e-8): FAP < 1e-6.
+    """
     rng = np.random.default_rng(seed(4))
-    T, R, n_fine, t_end = 0.8, 24, 2**12, 1.0
+    T, R, n_fine, t_end = 0.8, 200, 2**12, 1.0
     dt0 = t_end / n_fine
     x = np.empty((R, n_fine + 1, 2))
     x[:, 0] = rng.normal(size=(R, 2)) * 0.7

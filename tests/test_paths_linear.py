@@ -301,9 +301,10 @@ def test_hebbian_log_ratio_equals_total_entropy_production_on_every_path(T):
     log_ratio = (fwd - rev).sum(-1)
     ds_tot = (0.5 * k * m_t @ m_t + np.exp(-k * t) * w[:, -1] @ f - w[:, 0] @ f) / T
     np.testing.assert_allclose(log_ratio, ds_tot, rtol=0, atol=1e-9)
-    # and its distribution: N(ΔQ/T, 2ΔQ/T) exactly (a loose 4-SE check of the mean)
+    # and its distribution: N(ΔQ/T, 2ΔQ/T) exactly (a loose 4.5-SE check of the mean with the
+    # exact SE: FAP 6.8e-6)
     dq = f @ f * (-np.expm1(-2 * k * t)) / (2 * k * T)
-    assert abs(log_ratio.mean() - dq) < 4 * np.sqrt(2 * dq / R)
+    assert abs(log_ratio.mean() - dq) < 4.5 * np.sqrt(2 * dq / R)
 
 
 def test_ou_per_step_protocol_and_reversed_protocol():
@@ -419,11 +420,11 @@ def test_bad_input_raises_input_error(call, match):
 
 def test_float64_without_global_x64_in_a_fresh_process():
     code = textwrap.dedent(
-        """
+        f"""
         import numpy as np, jax
         assert not jax.config.jax_enable_x64
         from thermoinfer.paths import ou_path_log_prob, ou_path_log_prob_reversed
-        rng = np.random.default_rng(0)
+        rng = np.random.default_rng({offset_seed(0)})
         w = np.cumsum(rng.normal(size=(6, 3)) * 1e-3, axis=0) + 0.3
         f = np.array([0.2, -0.1, 0.4])
         fwd = ou_path_log_prob(w, 1e-6, 1.2, f, 2.0)

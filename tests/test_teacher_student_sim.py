@@ -2,7 +2,8 @@
 the ODEs, the bound flags, batch learning, the pipeline's DataTree.
 
 Closed forms are re-implemented here independently of thermoinfer.theory; statistical checks
-compare the mean of M independent runs with 4 SD/sqrt(M).
+compare the mean of M independent runs with 5 SD/sqrt(M) (a Student-t tail with M - 1 degrees of
+freedom: FAP 4.9e-6 per comparison at M = 64, 8.4e-6 at M = 48; tests/README.md lists them).
 """
 
 import math
@@ -36,7 +37,7 @@ def hebbian_online_closed_form(alpha, nu, k, T):
     return R, Q, heat
 
 
-def within(mean, sd, m, truth, n_sd=4.0):
+def within(mean, sd, m, truth, n_sd=5.0):
     return np.abs(np.asarray(mean) - truth) <= n_sd * np.asarray(sd) / math.sqrt(m)
 
 
@@ -49,7 +50,7 @@ def test_teacher_on_sphere_and_gaussian_prior(key):
     G = teacher_vector(key, 300, n_replicas=200, prior="gaussian")
     norms = (G**2).sum(-1) / 300
     assert not np.allclose(norms, 1.0)
-    assert abs(norms.mean() - 1.0) < 4 * norms.std() / math.sqrt(200)
+    assert abs(norms.mean() - 1.0) < 4.5 * norms.std() / math.sqrt(200)  # FAP 1.2e-5 (t_199)
     with pytest.raises(InputError, match="teacher_prior"):
         teacher_vector(key, 10, prior="cube")
 
@@ -192,7 +193,7 @@ def test_online_hebbian_against_closed_form(key, nu, k, T):
                           temperature=T, n_replicas=M)
     R, Q, heat = hebbian_online_closed_form(alphas, nu, k, T)
     for name, x, truth in (("R", res.overlap, R), ("Q", res.norm, Q), ("heat", res.heat / N, heat)):
-        ok = within(x.mean(0), x.std(0, ddof=1), M, truth)
+        ok = within(x.mean(0), x.std(0, ddof=1), M, truth)  # FAP 9 x 4.9e-6 (5 SD, t_63)
         assert ok.all(), (name, x.mean(0), truth, x.std(0, ddof=1) / math.sqrt(M))
 
 
@@ -209,10 +210,11 @@ def test_batch_hebbian_against_closed_form():
     truth.update({"rho": 0.4914, "generalization_error": 0.3365,
                   "mutual_information_per_weight": 0.13818, "entropy_change_per_weight": 0.48475,
                   "efficiency": 0.10604})
-    for name, val in truth.items():
-        assert abs(s[name] - val) <= 4 * s[f"{name}_se"], (name, s[name], val, s[f"{name}_se"])
-    # negative control: the online steady state (§10.5, rho* = 0.5459) is a different process
-    assert abs(s["rho"] - 0.5459) > 4 * s["rho_se"]
+    for name, val in truth.items():  # FAP 8 x 4.9e-6 (5 SE, t_63)
+        assert abs(s[name] - val) <= 5 * s[f"{name}_se"], (name, s[name], val, s[f"{name}_se"])
+    # negative control: the online steady state (rho* = 0.5459) is a different process; it is
+    # 9.2-10.3 SE away at offsets 0-2, so the 5-SE gate still rejects it (FAP ~2e-6)
+    assert abs(s["rho"] - 0.5459) > 5 * s["rho_se"]
     assert s["bound_satisfied"] is True and s["feedback_uncorrected"] is False
     assert s["status"] == "ok" and 0 < s["efficiency"] < 1
     assert tree.attrs["heat_convention"] == "not_applicable"
@@ -246,14 +248,15 @@ def test_online_against_ode(key, name):
                           nu=1.0, temperature=1.0, n_replicas=M)
     th = ts.teacher_student_theory(alphas, rule=name)
     for label, x, truth in (("R", res.overlap, th.R), ("Q", res.norm, th.Q)):
-        ok = within(x.mean(0), x.std(0, ddof=1), M, np.asarray(truth))
+        ok = within(x.mean(0), x.std(0, ddof=1), M, np.asarray(truth))  # FAP 4 x 8.4e-6 (t_47)
         assert ok.all(), (label, x.mean(0), truth, x.std(0, ddof=1) / math.sqrt(M))
 
 
 @pytest.mark.slow
 def test_run_to_run_sd_shrinks_like_sqrt_n(key):
     """Slope of log SD(R), log SD(Q) against log N over N in {250, 1000} is -1/2 (SE of the slope
-    at M = 128 is about 0.065)."""
+    at M = 128 is about 0.064: the gate 0.3 is 4.7 SE, FAP 2 x 2.7e-6; a slope of 0 or -1, the
+    wrong scalings, is 0.5 away)."""
     M = 128
     sds = {}
     for N in (250, 1000):
@@ -262,7 +265,7 @@ def test_run_to_run_sd_shrinks_like_sqrt_n(key):
         sds[N] = (r.overlap[:, 0].std(ddof=1), r.norm[:, 0].std(ddof=1))
     for i, label in enumerate(("R", "Q")):
         slope = math.log(sds[1000][i] / sds[250][i]) / math.log(4.0)
-        assert abs(slope + 0.5) < 0.25, (label, slope)
+        assert abs(slope + 0.5) < 0.3, (label, slope)
 
 
 # ------------------------------------------------------------------------------ flags
@@ -275,10 +278,13 @@ def test_adatron_nu2_reflection_is_flagged(key):
     tree = simulate_teacher_student(jax.random.fold_in(key, 2), n_weights=N, alpha=2.0,
                                     rule="adatron", nu=2.0, k=k, temperature=T, n_replicas=M)
     s = summary_dict(tree)
-    assert abs(s["Q"] - T / k) <= 4 * s["Q_se"]
+    # over 60 seed offsets these z-scores were N(0.19, 1.20), N(0.15, 1.01), N(0.02, 1.20): wider
+    # than N(0, 1), so 5 SE (FAP 3.6e-5, 8e-7, 3.2e-5 from those fits; 4 SE gave 1.5e-3 each)
+    assert abs(s["Q"] - T / k) <= 5 * s["Q_se"]
     assert s["Q_se"] * math.sqrt(M) < 3 * (T / k) / math.sqrt(N)          # O(N^-1/2) fluctuations
-    assert abs(s["heat_per_weight"]) <= 4 * s["heat_per_weight_se"]
-    assert abs(s["entropy_change_per_weight"]) <= 4 * s["entropy_change_per_weight_se"]
+    assert abs(s["heat_per_weight"]) <= 5 * s["heat_per_weight_se"]
+    assert abs(s["entropy_change_per_weight"]) <= 5 * s["entropy_change_per_weight_se"]
+    # far from their gates over the 60 offsets: I/se 40-59, margin/se -16 to -23
     assert s["mutual_information_per_weight"] > 4 * s["mutual_information_per_weight_se"]
     assert s["margin_per_weight"] < -3 * s["margin_per_weight_se"]
     assert s["bound_satisfied"] is False and s["feedback_uncorrected"] is True
@@ -290,8 +296,10 @@ def test_adatron_nu2_reflection_is_flagged(key):
 def test_feedback_flag_even_with_positive_margin(key, name):
     """nu = 3: Q grows, heat and margin are positive, yet the kicks are feedback."""
     tree = simulate_teacher_student(jax.random.fold_in(key, 3), n_weights=200, alpha=1.0, rule=name,
-                                    nu=3.0, n_replicas=12, record_alphas=[0.5])
+                                    nu=3.0, n_replicas=48, record_alphas=[0.5])
     s = tree["summary"].to_dataset()
+    # margin/se over 60 offsets: >= 15.4 (AdaTron at alpha = 0.5: 19.4 +- 2.4), FAP < 1e-9; with
+    # 12 replicas (12.5 +- 4.1 for the Perceptron) the gate failed with probability ~1e-2
     assert bool((s["margin_per_weight"] > 4 * s["margin_per_weight_se"]).all())
     assert bool(s["bound_satisfied"].all()) and bool(s["feedback_uncorrected"].all())
     assert bool(np.isnan(s["efficiency"]).all())
@@ -353,16 +361,19 @@ def test_tree_layout_units_and_roundtrip(tmp_path):
 
 
 def test_gaussian_inputs_and_teacher_prior(key):
+    M = 32
     tree = simulate_teacher_student(jax.random.fold_in(key, 8), n_weights=200, alpha=1.0,
-                                    inputs="gaussian", teacher_prior="gaussian", n_replicas=8)
+                                    inputs="gaussian", teacher_prior="gaussian", n_replicas=M)
     info = tree["information"].to_dataset()
-    tn = info["teacher_norm"].values
-    assert not np.allclose(tn, 1.0) and abs(tn.mean() - 1) < 0.1
+    tn = info["teacher_norm"].values  # |T|^2 / N ~ chi2_N / N: SD sqrt(2/N) per replica
+    assert not np.allclose(tn, 1.0)
+    assert abs(tn.mean() - 1) < 4.5 * math.sqrt(2 / 200 / M)  # FAP 6.8e-6 (exact SD, 4.5 SE)
     # rho is the cosine of the angle, normalised by |T| as well
     np.testing.assert_allclose(info["rho"], info["R"] / np.sqrt(info["Q"] * info["teacher_norm"]), rtol=1e-12)
     s = summary_dict(tree)
     R, Q, _ = hebbian_online_closed_form(1.0, 1.0, 1.0, 1.0)
-    assert abs(s["rho"] - R / math.sqrt(Q)) < 4 * s["rho_se"] + 0.01
+    # FAP < 2.2e-5: 5 SE of 32 replicas (t_31), plus 0.01 for the O(1/N) bias at N = 200
+    assert abs(s["rho"] - R / math.sqrt(Q)) < 5 * s["rho_se"] + 0.01
 
 
 BAD = [

@@ -465,9 +465,10 @@ def test_exact_mixture_real_estimator(key):
     ann = memorization_theory(alpha, nu)
     ds, se = float(th.entropy_change_per_weight), float(th.entropy_change_per_weight_se)
     assert se > 0
-    assert ds <= float(ann.entropy_change_per_weight) + 4 * se     # S_c <= S_b <= S_a
-    assert ds <= alpha * np.log(2) + 4 * se
-    assert ds >= 0.8 * float(ann.entropy_change_per_weight) - 4 * se  # agree to leading order
+    # one-sided 4.5-SE gates on strict inequalities: FAP < 3 x 3.4e-6
+    assert ds <= float(ann.entropy_change_per_weight) + 4.5 * se     # S_c <= S_b <= S_a
+    assert ds <= alpha * np.log(2) + 4.5 * se
+    assert ds >= 0.8 * float(ann.entropy_change_per_weight) - 4.5 * se  # agree to leading order
 
 
 # --------------------------------------------------------------------------------------------

@@ -65,7 +65,8 @@ def test_closed_forms_against_monte_carlo(name, key):
         mean = samples.mean(axis=1)
         se = samples.std(axis=1, ddof=1) / math.sqrt(n)
         closed = np.array(gaussian_averages(name, R, Q))
-        assert np.all(np.abs(mean - closed) <= 4.0 * se + 1e-12), (name, R, Q, mean, closed, se)
+        # FAP 18 x 5.7e-7 per rule (5 SE of 400 000 samples; +1e-12 for the exact Hebbian F^2 = 1)
+        assert np.all(np.abs(mean - closed) <= 5.0 * se + 1e-12), (name, R, Q, mean, closed, se)
 
 
 def test_checkpoint_10_6():
@@ -103,7 +104,7 @@ def test_quadrature_of_discontinuous_user_rule_against_monte_carlo(key):
         samples = np.stack([np.asarray(f * sigma * u), np.asarray(f * sigma * h), np.asarray(f * f)])
         mean, se = samples.mean(axis=1), samples.std(axis=1, ddof=1) / math.sqrt(n)
         quad = np.array(gaussian_averages(rule, R, Q))
-        assert np.all(np.abs(mean - quad) <= 4.0 * se), (mean, quad, se)
+        assert np.all(np.abs(mean - quad) <= 5.0 * se), (mean, quad, se)  # FAP 3 x 5.7e-7
         fine = np.array(gaussian_averages(rule, R, Q, n_angle=48, n_radius=96))
         assert np.max(np.abs(fine - quad)) < 1e-12
     finally:
