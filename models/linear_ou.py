@@ -8,6 +8,12 @@ observed at ``times`` (any grid) for every replica; the likelihood is the exact 
 density of :mod:`thermoinfer.paths` (Van Loan), conditioned on the first observation, one term
 per transition. The centre $\boldsymbol x^*$ is $0$ unless ``center=True``.
 
+For sampling, the same likelihood is evaluated from the data's sufficient statistics
+(``statistics``, :func:`thermoinfer.paths.statistics.transition_statistics`: second moments per
+distinct step, one pass over the data) as the factor ``obs_statistics``; its cost per gradient
+does not grow with the number of frames. Without ``statistics`` the program observes the
+transitions one by one as the site ``obs`` (pointwise log-likelihood, predictive draws).
+
 Parameterisation (stable by construction)
 -----------------------------------------
 Every stable $A$ with positive-definite $D$ is uniquely
@@ -52,6 +58,7 @@ from jax.scipy.linalg import cho_solve
 from thermoinfer.errors import InputError
 from thermoinfer.inference.distributions import LinearOUTransitions
 from thermoinfer.inference.registry import load_model
+from thermoinfer.paths.statistics import affine_log_likelihood, transition_statistics
 from thermoinfer.thermo.linear_system import entropy_production_rate, kl_rate
 
 _neuron = load_model(Path(__file__).with_name("neuron.py"))
@@ -90,8 +97,8 @@ def _cholesky_factor(name, scale, d, concentration):
     return scale[:, None] * corr
 
 
-def model(times, observations=None, *, initial=None, n_replicas=None, n_components=None,
-          center=False, temperature=None, length_scale=1.0, time_scale=1.0,
+def model(times, observations=None, *, statistics=None, initial=None, n_replicas=None,
+          n_components=None, center=False, temperature=None, length_scale=1.0, time_scale=1.0,
           circulation_scale=1.0, lkj_concentration=2.0, center_scale=10.0,
           time_units="time_unit", length_units="length_unit"):
     r"""numpyro program of a linear OU process.
@@ -102,6 +109,10 @@ def model(times, observations=None, *, initial=None, n_replicas=None, n_componen
         Observation times.
     observations : array_like, shape ``(replica, K+1, d)``, optional
         Observed trajectories; ``None`` to sample them.
+    statistics : TransitionStatistics, optional
+        Sufficient statistics of the observed transitions; when given, the likelihood is the
+        factor ``obs_statistics`` computed from them (equal to the sum of the ``obs`` terms) and
+        ``observations`` and ``times`` are not used.
     initial : array_like, shape ``(replica, d)``, optional
         Points at ``times[0]`` to condition on (default ``observations[:, 0]``; if both are
         ``None`` they are drawn from the steady state $\mathcal N(\boldsymbol x^*, C)$, site ``initial``).
@@ -118,6 +129,8 @@ def model(times, observations=None, *, initial=None, n_replicas=None, n_componen
     """
     if observations is not None:
         d = int(np.shape(observations)[-1])
+    elif statistics is not None:
+        d = int(np.shape(statistics.ref)[-1])
     elif initial is not None:
         d = int(np.shape(initial)[-1])
     elif n_components is not None:
@@ -153,6 +166,10 @@ def model(times, observations=None, *, initial=None, n_replicas=None, n_componen
     else:
         x_star = jnp.zeros(d)
         force = None
+    if statistics is not None:
+        b = jnp.zeros(d) if force is None else force
+        numpyro.factor("obs_statistics", affine_log_likelihood(statistics, A, b, D))
+        return
     if initial is None and observations is not None:
         initial = jnp.asarray(observations)[..., 0, :]
     if initial is None:
@@ -166,7 +183,8 @@ def data_from_dataset(ds, **options):
     """Model keyword arguments from a validated trajectory dataset (dims ``replica, time, component``).
 
     Options: ``center`` (bool), ``temperature`` (metadata) and the prior hyperparameters of
-    :data:`PRIORS`.
+    :data:`PRIORS`. The sufficient statistics of the transitions (``statistics``) are computed
+    here, once.
     """
     _neuron.check_options(options, _OPTIONS, NAME)
     times, obs, time_units, length_units = _neuron.trajectories(ds, "component")
@@ -174,7 +192,8 @@ def data_from_dataset(ds, **options):
     if temperature == "inferred":
         temperature = None
     priors = _neuron.prior_options(options, PRIORS, NAME)
-    return dict(times=times, observations=obs, center=bool(options.get("center", False)),
+    return dict(times=times, observations=obs, statistics=transition_statistics(obs, times),
+                center=bool(options.get("center", False)),
                 temperature=None if temperature is None else float(temperature),
                 time_units=time_units,
                 length_units="length_unit" if length_units == "1" else length_units, **priors)

@@ -47,6 +47,7 @@ import numpyro.distributions as dist
 from thermoinfer.dynamics import NeuronParams, bare_potential, learning_force, total_potential
 from thermoinfer.errors import InputError
 from thermoinfer.inference.distributions import LearningNeuronTransitions, time_steps
+from thermoinfer.paths.statistics import isotropic_log_likelihood, isotropic_statistics
 from thermoinfer.rules import get_rule
 from thermoinfer.theory import memorization_theory
 
@@ -74,7 +75,8 @@ PRIORS = {
 _OPTIONS = ("rule", "method", "temperature", *PRIORS)
 
 
-def model(times, observations=None, *, inputs, labels, rule="hebbian", method="auto",
+def model(times, observations=None, *, inputs, labels, statistics=None, rule="hebbian",
+          method="auto",
           temperature=None, initial=None, n_replicas=None, stiffness_prior=(0.0, 1.0),
           learning_rate_scale=2.0, diffusion_prior=(3.0, 2.0), time_units="time_unit",
           weight_units="weight_unit"):
@@ -88,6 +90,11 @@ def model(times, observations=None, *, inputs, labels, rule="hebbian", method="a
         Observed weights; ``None`` to sample (prior/posterior predictive).
     inputs, labels : array_like, shapes ``(P, N)``, ``(P,)``
         The training data.
+    statistics : IsotropicStatistics, optional
+        Sufficient statistics of the observed transitions (exact OU likelihood only, a force
+        independent of the weights); when given, the likelihood is the factor
+        ``obs_statistics`` computed from them (equal to the sum of the ``obs`` terms), and
+        ``observations`` and ``times`` are not used.
     rule : str
         Learning rule name; ``method`` ``"auto"``, ``"exact_ou"`` or ``"euler_maruyama"``.
     temperature : float or None
@@ -109,6 +116,9 @@ def model(times, observations=None, *, inputs, labels, rule="hebbian", method="a
         T = numpyro.sample("diffusion", dist.InverseGamma(*diffusion_prior))
     else:
         T = temperature
+    if statistics is not None:
+        numpyro.factor("obs_statistics", isotropic_log_likelihood(statistics, k, nu, T))
+        return
     if initial is None and observations is not None:
         initial = jnp.asarray(observations)[..., 0, :]
     if initial is None:
@@ -234,10 +244,24 @@ def data_from_dataset(ds, **options):
     rule = options.pop("rule", "hebbian")
     get_rule(rule)
     priors = prior_options(options, PRIORS, NAME)
+    method = options.get("method", "auto")
     return dict(times=times, observations=obs, inputs=inputs, labels=labels, rule=rule,
-                method=options.get("method", "auto"),
+                statistics=_statistics(obs, times, inputs, labels, rule, method),
+                method=method,
                 temperature=None if temperature is None else float(temperature),
                 time_units=time_units, weight_units=weight_units, **priors)
+
+
+def _statistics(obs, times, inputs, labels, rule, method):
+    """Sufficient statistics of the exact OU likelihood (a force independent of the weights,
+    $\boldsymbol f = \nu\boldsymbol g$), or ``None`` for the Euler–Maruyama likelihood."""
+    r = get_rule(rule)
+    if method == "euler_maruyama" or r.depends_on_activation:
+        return None
+    with jax.enable_x64(True):
+        g = np.asarray(learning_force(jnp.zeros(inputs.shape[-1]), jnp.asarray(inputs),
+                                      jnp.asarray(labels), r, 1.0))
+    return isotropic_statistics(obs, times, g)
 
 
 def conventions(data) -> dict:

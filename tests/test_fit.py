@@ -51,7 +51,7 @@ def _quiet_fit(*args, **kwargs):
 @pytest.fixture(scope="module")
 def neuron_fit():
     return _quiet_fit(_neuron_data(), "neuron", chains=2, draws=120, warmup=120, seed=seed(1),
-                      ci_prob=0.9)
+                      ci_prob=0.9, log_likelihood=True, posterior_predictive=True)
 
 
 def test_groups_dims_units_and_conventions(neuron_fit):
@@ -131,7 +131,8 @@ def test_known_temperature_heat_and_poor_diagnostics_warning():
 
 
 def test_svi_guide_pareto_k_and_elbo_trace():
-    tree = _quiet_fit(_neuron_data(), "neuron", method="svi", draws=200, svi_steps=300, seed=seed(2))
+    tree = _quiet_fit(_neuron_data(), "neuron", method="svi", draws=200, svi_steps=300, seed=seed(2),
+                      log_likelihood=True)
     d = tree["diagnostics"].attrs
     assert np.isfinite(d["pareto_k"]) and d["guide"] == "multivariate_normal"
     assert d["elbo_loss_trace"].shape == (300,)

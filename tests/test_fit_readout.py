@@ -43,7 +43,7 @@ def test_readout_fit_kalman_recovers_parameters():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PoorDiagnosticsWarning)
         tree = fit(data, "neuron-readout", chains=2, draws=300, warmup=300, seed=offset_seed(2),
-                   ci_prob=0.9)
+                   ci_prob=0.9, log_likelihood=True)
     ll = tree["log_likelihood"]["obs"]
     assert ll.dims[:2] == ("chain", "draw") and ll.shape[-2:] == (3, data.sizes["time"] - 1)
     assert np.isfinite(ll.values).all()

@@ -211,13 +211,23 @@ def test_prior_predictive_dataset_and_log_density(case):
 
     data = m.data_from_dataset(_dataset(name, TIMES, path, kw), **options)
     assert data["time_units"] == "ms"
+    draws = {k: np.asarray(v) for k, v in prior.items() if k not in ("obs", "initial")}
+    per_transition = {**data, "statistics": None} if "statistics" in data else data
     with jax.enable_x64(True):
-        lp, _ = log_density(m.model, (), data, params)
-        ll = log_likelihood(m.model, {k: np.asarray(v) for k, v in prior.items()
-                                      if k not in ("obs", "initial")}, **data)
+        lp, _ = log_density(m.model, (), per_transition, params)
+        ll = log_likelihood(m.model, draws, **per_transition)
     assert np.isfinite(float(lp))
     assert set(ll) == {"obs"} and ll["obs"].shape == (2, R, K)  # (draw, replica, time)
     assert np.all(np.isfinite(np.asarray(ll["obs"])))
+    if data.get("statistics") is not None:
+        # the sampler's likelihood (sufficient statistics) is the sum of the pointwise terms
+        with jax.enable_x64(True):
+            lp_stat, _ = log_density(m.model, (), data, params)
+            ll_stat = log_likelihood(m.model, draws, **data)
+        assert set(ll_stat) == {"obs_statistics"}
+        np.testing.assert_allclose(np.asarray(ll_stat["obs_statistics"]),
+                                   np.asarray(ll["obs"]).sum(axis=(-2, -1)), rtol=1e-11)
+        np.testing.assert_allclose(float(lp_stat), float(lp), rtol=1e-11)
     conv = m.conventions(data)
     thermoinfer.data.schema.conventions_attrs(**conv)  # valid vocabulary
     assert conv["temperature"] == ("inferred" if kw.get("temperature") is None

@@ -48,6 +48,20 @@ def _positive_int(text):
     return v
 
 
+def _predictive_draws(text):
+    if text == "all":
+        return True
+    if text == "auto":
+        return "auto"
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1 or 'all', got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1 or 'all', got {text!r}")
+    return v
+
+
 def _nonneg_int(text):
     try:
         v = int(text)
@@ -128,7 +142,13 @@ def register(subparsers) -> None:
     p.add_argument("--guide", choices=("multivariate_normal", "diagonal_normal", "laplace"),
                    default="multivariate_normal", help="SVI guide (default multivariate_normal)")
     p.add_argument("--no-predictive", action="store_true",
-                   help="skip the posterior_predictive group (faster for long data)")
+                   help="skip the posterior_predictive group")
+    p.add_argument("--predictive-draws", type=_predictive_draws, default="auto", metavar="N|all",
+                   help="draws given a simulated posterior predictive (default: at most 100, "
+                        "and at most 10^7 numbers)")
+    p.add_argument("--log-likelihood", action="store_true",
+                   help="store the pointwise log-likelihood (chains x draws x frames numbers; "
+                        "needed for LOO model comparison)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
     p.add_argument("--json", action="store_true",
@@ -219,7 +239,8 @@ def run(args) -> int:
                    warmup=args.warmup, seed=args.seed, ci_prob=args.ci_prob,
                    temperature=args.temperature, rule=args.rule, options=dict(args.option),
                    svi_steps=args.svi_steps, guide=args.guide,
-                   posterior_predictive=not args.no_predictive, progress_bar=progress,
+                   posterior_predictive=False if args.no_predictive else args.predictive_draws,
+                   log_likelihood=args.log_likelihood, progress_bar=progress,
                    show=not args.json, command=command)
     poor = [w for w in caught if issubclass(w.category, PoorDiagnosticsWarning)]
     for w in caught:

@@ -71,8 +71,12 @@ def segment_length(warmup: int, draws: int) -> int:
 
 
 def _is_dynamic(value) -> bool:
+    """A numeric array, or a tuple (e.g. a ``NamedTuple`` of statistics) of numeric arrays."""
     import jax
 
+    if isinstance(value, tuple):
+        leaves = jax.tree.leaves(value)
+        return bool(leaves) and all(_is_dynamic(v) for v in leaves)
     return isinstance(value, (np.ndarray, jax.Array)) and np.issubdtype(np.asarray(value).dtype,
                                                                          np.number)
 
@@ -204,8 +208,9 @@ def run_chains(model, times, kwargs: dict, *, key, chains: int, warmup: int, dra
     ----------
     model : callable
         ``model(times, observations=..., **kwargs)``.
-    times : array_like
-        Observation times.
+    times : array_like or None
+        Observation times (``None`` for a model that does not use them, e.g. one that reads
+        sufficient statistics: the program then does not depend on the data's length).
     kwargs : dict
         Model keyword arguments (``observations`` included). Numeric arrays are traced
         arguments, except those named in ``static``; everything else is part of the compiled
@@ -239,9 +244,10 @@ def run_chains(model, times, kwargs: dict, *, key, chains: int, warmup: int, dra
         if chain_method not in CHAIN_METHODS:
             raise ValueError(f"chain_method must be one of {CHAIN_METHODS}, got {chain_method!r}")
         keep = set(static_names)
-        dyn = {k: np.asarray(v) for k, v in kwargs.items() if _is_dynamic(v) and k not in keep}
+        dyn = {k: jax.tree.map(np.asarray, v) for k, v in kwargs.items()
+               if _is_dynamic(v) and k not in keep}
         static = {k: v for k, v in kwargs.items() if k not in dyn}
-        times = np.asarray(times, dtype=float)
+        times = None if times is None else np.asarray(times, dtype=float)
         length = segment_length(warmup, draws)
         prog = _program(model, static, warmup=warmup, length=length,
                         target_accept=target_accept, max_tree_depth=max_tree_depth)

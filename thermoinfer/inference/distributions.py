@@ -45,6 +45,7 @@ from numpyro.distributions import constraints
 from .. import dynamics as _dynamics
 from .. import paths as _paths
 from ..errors import InputError, check_choice
+from ..paths.statistics import group_steps
 from ..rules import LearningRule, get_rule
 
 __all__ = [
@@ -344,6 +345,18 @@ def _kernel(A, b, D, dt, K):
     return Phi, shift, Sigma
 
 
+def _step_kernels(A, b, D, dt, K):
+    """Kernels of a grid: one :class:`~thermoinfer.paths.AffineKernel` for a uniform step
+    (``index`` ``None``), else one per distinct step and the ``(K,)`` index of each step's
+    kernel (the scan then gathers a small kernel table, never a per-step stack)."""
+    if np.ndim(dt) == 0:
+        return _paths.AffineKernel.from_drift(A, b, D, dt), None
+    if _traced(dt):
+        return _paths.AffineKernel.from_drift(A, b, D, dt), jnp.arange(K)
+    labels, group_dt, _ = group_steps(np.asarray(dt))
+    return _paths.AffineKernel.from_drift(A, b, D, group_dt), jnp.asarray(labels)
+
+
 def _chol(S):
     return jnp.linalg.cholesky(0.5 * (S + jnp.swapaxes(S, -1, -2)))
 
@@ -414,16 +427,22 @@ class LinearOUTransitions(dist.Distribution):
         lead = self.initial.shape[:-1]
         d = self.initial.shape[-1]
         x0 = jnp.broadcast_to(self.initial, lead + (d,))
-        Phi, shift, Sigma = _kernel(self.drift, self.force, self.diffusion, self.dt, self.n_steps)
-        L = _chol(Sigma)
         z = jax.random.normal(key, (self.n_steps,) + lead + (d,))
+        kernel, index = _step_kernels(self.drift, self.force, self.diffusion, self.dt,
+                                      self.n_steps)
+        if index is None:
+            def step(x, zi):
+                x = kernel.step(x, zi)
+                return x, x
 
-        def step(x, xs):
-            P, c, Lc, zi = xs
-            x = x @ P.T + c + zi @ Lc.T
-            return x, x
+            _, path = jax.lax.scan(step, x0, z)
+        else:
+            def step(x, xs):
+                i, zi = xs
+                x = jax.tree.map(lambda a: a[i], kernel).step(x, zi)
+                return x, x
 
-        _, path = jax.lax.scan(step, x0, (Phi, shift, L, z))
+            _, path = jax.lax.scan(step, x0, (index, z))
         return jnp.moveaxis(path, 0, -2)
 
     def sample(self, key, sample_shape=()):

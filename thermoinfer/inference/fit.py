@@ -6,10 +6,12 @@ an ``xarray.DataTree`` with the ArviZ groups
 
 * ``posterior`` (``chain, draw, ...``; units and meaning of every site from the model's
   ``PARAMETERS``), ``sample_stats`` (NUTS: divergences, energy, tree depth, step size; SVI: the
-  importance log-weights of the guide's draws), ``log_likelihood`` (``obs``: **one term per
-  transition**, dims ``chain, draw, replica, time``, the transition $t_i\to t_{i+1}$ labelled by
-  $t_{i+1}$), ``observed_data``, ``posterior_predictive`` (paths simulated from the observed
-  first points), ``constant_data`` (inputs, labels, probes, the conditioned-on first points);
+  importance log-weights of the guide's draws), ``log_likelihood`` (only with
+  ``log_likelihood=True``: ``obs``, **one term per transition**, dims
+  ``chain, draw, replica, time``, the transition $t_i\to t_{i+1}$ labelled by $t_{i+1}$; computed
+  after sampling, in chunks of draws), ``observed_data``, ``posterior_predictive`` (paths
+  simulated from the observed first points, for a thinned subset of the draws unless asked for
+  all), ``constant_data`` (inputs, labels, probes, the conditioned-on first points);
 * ``thermodynamics`` and ``information``: derived quantities **per draw** (dims
   ``chain, draw, ...``), computed by the model's ``derived_quantities`` with the same library
   functions as the simulator — the steady entropy-production rate of a ``linear-ou`` system; the
@@ -40,6 +42,16 @@ The ``thermoinfer fit`` command does this itself. Otherwise the chains run one a
 (``chain_method="sequential"``). **The draws are the same either way**: every chain runs the
 same compiled program with the same key, whatever the schedule (recorded as the root attributes
 ``chain_method`` and ``devices``, outside the configuration).
+
+Memory and cost at scale
+------------------------
+The samplers of ``linear-ou`` and of the Hebbian ``neuron`` evaluate the exact likelihood from
+the data's sufficient statistics (:mod:`thermoinfer.paths.statistics`), so the cost of a
+gradient does not grow with the number of frames, and the compiled sampler does not depend on
+it either (it is reused in a process for data of any length). Nothing of size
+chains × draws × frames is built unless asked: the pointwise log-likelihood is opt-in
+(``log_likelihood=True``), the posterior predictive is thinned by default to at most
+:data:`PPC_AUTO_DRAWS` draws and :data:`PPC_AUTO_VALUES` numbers.
 
 Model comparison
 ----------------
@@ -76,7 +88,7 @@ from .registry import load_model
 
 __all__ = ["fit", "loo", "compare_rules", "RuleComparison", "read_fit", "validate_fit",
            "write_fit", "FIT_DIMS", "METHODS", "GUIDES", "EXTRA_FIELDS", "PoorDiagnosticsWarning",
-           "prepare", "Prepared", "SVI_MIN_DRAWS"]
+           "prepare", "Prepared", "SVI_MIN_DRAWS", "PPC_AUTO_DRAWS", "PPC_AUTO_VALUES"]
 
 METHODS = ("nuts", "svi")
 #: variational families for ``method="svi"`` (numpyro autoguides)
@@ -91,6 +103,12 @@ FIT_DIMS = (*DIMS, "component_j", "weight_j")
 _STAT_UNITS = {"lp": "nat", "energy": "nat"}
 #: fewest guide draws of an SVI fit (its Pareto k-hat needs them)
 SVI_MIN_DRAWS = 100
+#: most draws (all chains) of the default, thinned posterior predictive
+PPC_AUTO_DRAWS = 100
+#: most numbers in the default, thinned posterior predictive (80 MB of float64)
+PPC_AUTO_VALUES = 10_000_000
+#: numbers per chunk of draws when the pointwise log-likelihood is computed
+_LOGLIK_CHUNK_VALUES = 1 << 22
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,7 +180,8 @@ def _trace_shapes(module, times, observations, kwargs, draw):
     from numpyro import handlers
 
     model = handlers.substitute(handlers.seed(module.model, jax.random.key(0)), data=draw)
-    tr = handlers.trace(model).get_trace(times, observations=observations, **kwargs)
+    tr = handlers.trace(model).get_trace(times, observations=observations,
+                                         **_per_transition(kwargs))
     if "obs" not in tr or not tr["obs"]["is_observed"]:
         raise InputError(f"model {module.NAME!r} has no observed site 'obs'; a model program "
                          "must observe the trajectories as numpyro.sample('obs', ..., obs=...).")
@@ -217,7 +236,8 @@ def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws
         options: dict | None = None, chain_method: str | None = None,
         target_accept: float = 0.8, max_tree_depth: int = 10, svi_steps: int = 5000,
         svi_step_size: float = 0.01, guide: str = "multivariate_normal",
-        posterior_predictive: bool = True, progress_bar: bool = False, show: bool = False,
+        posterior_predictive: bool | int | str = "auto", log_likelihood: bool = False,
+        progress_bar: bool = False, show: bool = False,
         command: str | None = None) -> xr.DataTree:
     r"""Fit a model to observed trajectories; posterior of the parameters and of the thermodynamics.
 
@@ -253,8 +273,13 @@ def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws
         NUTS settings.
     svi_steps, svi_step_size, guide
         SVI settings; ``guide`` one of :data:`GUIDES`.
-    posterior_predictive : bool
-        Simulate the ``posterior_predictive`` group (one path set per draw).
+    posterior_predictive : bool, int or "auto"
+        Simulate the ``posterior_predictive`` group: ``True`` one path set per draw, an integer
+        that many draws (evenly thinned, all chains together), ``"auto"`` at most
+        :data:`PPC_AUTO_DRAWS` draws and :data:`PPC_AUTO_VALUES` numbers, ``False`` none.
+    log_likelihood : bool
+        Store the pointwise log-likelihood (one term per transition and draw: chains × draws ×
+        frames numbers), needed by :func:`loo`; computed after sampling, in chunks.
     progress_bar : bool
         numpyro's progress bar.
     show : bool
@@ -265,8 +290,8 @@ def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws
     Returns
     -------
     xarray.DataTree
-        Groups ``posterior``, ``sample_stats``, ``log_likelihood``, ``observed_data``,
-        ``posterior_predictive``, ``constant_data``, ``thermodynamics``, ``information`` (when the
+        Groups ``posterior``, ``sample_stats``, ``log_likelihood`` (if asked),
+        ``observed_data``, ``posterior_predictive`` (unless ``False``), ``constant_data``, ``thermodynamics``, ``information`` (when the
         model reports it) and ``diagnostics`` (module docstring).
 
     Raises
@@ -310,9 +335,15 @@ def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws
     check_positive("svi_step_size", svi_step_size)
     if chain_method is not None:
         check_choice("chain_method", chain_method, ("parallel", "sequential"))
+    posterior_predictive = _check_ppc(posterior_predictive)
+    log_likelihood = bool(log_likelihood)
     prep = prepare(data, model, temperature=temperature, rule=rule, options=options)
 
     import jax
+
+    from ..compilation_cache import enable_compilation_cache
+
+    enable_compilation_cache()
 
     config = dict(model=prep.module.NAME, method=method, seed=int(seed), ci_prob=float(ci_prob),
                   temperature=temperature, rule=rule, options=options or {},
@@ -328,6 +359,7 @@ def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws
                                     target_accept=float(target_accept),
                                     max_tree_depth=int(max_tree_depth),
                                     posterior_predictive=posterior_predictive,
+                                    log_likelihood=log_likelihood,
                                     progress_bar=progress_bar)
         else:
             config.update(draws=int(draws), svi_steps=int(svi_steps),
@@ -336,6 +368,7 @@ def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws
                 tree, extra = _run_svi(prep, draws=int(draws), seed=int(seed),
                                        steps=int(svi_steps), step_size=float(svi_step_size),
                                        guide=guide, posterior_predictive=posterior_predictive,
+                                       log_likelihood=log_likelihood,
                                        progress_bar=progress_bar)
             except RuntimeError as err:
                 if "valid initial parameters" not in str(err):
@@ -381,11 +414,87 @@ def _coords(prep, shapes):
     return obs_dim, coords, sizes
 
 
+def _per_transition(kwargs):
+    """Model keyword arguments that observe the transitions one by one (site ``obs``), not
+    through sufficient statistics."""
+    kw = dict(kwargs)
+    if kw.get("statistics") is not None:
+        kw["statistics"] = None
+    return kw
+
+
+def _sampling_inputs(prep):
+    """``(times, kwargs)`` of the sampler: with sufficient statistics the data themselves stay
+    out of the compiled program (which then does not depend on their length)."""
+    if prep.kwargs.get("statistics") is not None:
+        return None, dict(prep.kwargs, observations=None)
+    return prep.times, dict(observations=prep.observations, **prep.kwargs)
+
+
+def _check_ppc(value):
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, str) and value == "auto":
+        return value
+    if isinstance(value, (int, np.integer)) and value >= 0:
+        return int(value)
+    raise InputError(f"posterior_predictive must be True, False, 'auto' or a number of draws "
+                     f">= 0, got {value!r}.")
+
+
+def _ppc_draws(spec, chains, draws, values_per_draw):
+    """Indices (within each chain) of the draws given a posterior predictive, or ``None``."""
+    if spec is False or spec == 0:
+        return None
+    if spec is True:
+        n = chains * draws
+    elif spec == "auto":
+        n = min(chains * draws, PPC_AUTO_DRAWS,
+                max(chains, PPC_AUTO_VALUES // max(int(values_per_draw), 1)))
+    else:
+        n = int(spec)
+    per_chain = max(1, min(draws, n // chains))
+    return np.unique(np.linspace(0, draws - 1, per_chain).round().astype(int))
+
+
+def _pointwise_log_likelihood(prep, flat, n_total):
+    """The ``obs`` log-likelihood of every draw and transition, computed in chunks of draws."""
+    from numpyro.infer import log_likelihood
+
+    kw = _per_transition(prep.kwargs)
+    per_draw = max(1, int(np.prod(prep.observations.shape[:2])))
+    step = max(1, _LOGLIK_CHUNK_VALUES // per_draw)
+    out = None
+    for a in range(0, n_total, step):
+        part = {k: v[a:a + step] for k, v in flat.items()}
+        ll = np.asarray(log_likelihood(prep.module.model, part, prep.times,
+                                       observations=prep.observations, **kw)["obs"])
+        if out is None:
+            out = np.empty((n_total,) + ll.shape[1:])
+        out[a:a + ll.shape[0]] = ll
+    return out
+
+
+def _ppc_group(prep, samples, idx, key, chains, dims, coords):
+    """The ``posterior_predictive`` node for draws ``idx`` of every chain."""
+    import arviz_base as azb
+
+    sub = {k: np.asarray(v)[:, idx].reshape((chains * idx.shape[0],) + np.shape(v)[2:])
+           for k, v in samples.items()}
+    ppc = _predict(prep, sub, key, chains * idx.shape[0])["obs"]
+    arr = ppc.reshape((chains, idx.shape[0]) + ppc.shape[1:])
+    node = azb.from_dict({"posterior_predictive": {"obs": arr}}, dims={"obs": dims["obs"]},
+                         coords={**_used_coords(coords, {"obs": dims["obs"]}), "draw": idx})
+    node = node["posterior_predictive"]
+    node.attrs["draws_simulated"] = int(chains * idx.shape[0])
+    return node
+
+
 def _model_kwargs_with_initial(prep):
     """Keyword arguments for prediction: condition on the observed first points if possible."""
     params = inspect.signature(prep.module.model).parameters
     accepts = "initial" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
-    kw = dict(prep.kwargs)
+    kw = _per_transition(prep.kwargs)
     if accepts and "initial" not in kw:
         kw["initial"] = prep.observations[:, 0]
     return kw
@@ -402,18 +511,17 @@ def _predict(prep, samples, key, n_total):
 
 
 def _run_nuts(prep, *, chains, draws, warmup, seed, chain_method, target_accept, max_tree_depth,
-              posterior_predictive, progress_bar):
+              posterior_predictive, log_likelihood, progress_bar):
     import arviz_base as azb
     import jax
-    from numpyro.infer import log_likelihood
 
     from .chains import run_chains
 
     key_run, key_pred = jax.random.split(jax.random.key(seed))
-    kwargs = dict(observations=prep.observations, **prep.kwargs)
+    times, kwargs = _sampling_inputs(prep)
     t0 = time.perf_counter()
     with _chain_progress(progress_bar, chains, warmup, draws) as advance:
-        res = run_chains(prep.module.model, prep.times, kwargs, key=key_run, chains=chains,
+        res = run_chains(prep.module.model, times, kwargs, key=key_run, chains=chains,
                          warmup=warmup, draws=draws, target_accept=target_accept,
                          max_tree_depth=max_tree_depth, chain_method=chain_method,
                          progress=advance,
@@ -424,9 +532,6 @@ def _run_nuts(prep, *, chains, draws, warmup, seed, chain_method, target_accept,
     shapes = _trace_shapes(prep.module, prep.times, prep.observations, prep.kwargs, first)
     obs_dim, coords, sizes = _coords(prep, shapes)
     dims = _site_dims(prep.module, shapes, obs_dim, sizes)
-    ppc = _predict(prep, flat, key_pred, chains * draws) if posterior_predictive else None
-    loglik = log_likelihood(prep.module.model, flat, prep.times, observations=prep.observations,
-                            **prep.kwargs)["obs"]
     st = res.stats
     n_steps = st["num_steps"]
     tree_depth = np.log2(np.maximum(n_steps, 1)).astype(int) + 1
@@ -439,14 +544,16 @@ def _run_nuts(prep, *, chains, draws, warmup, seed, chain_method, target_accept,
                          "reached_max_tree_depth": tree_depth >= max_tree_depth,
                          "acceptance_rate": st["accept_prob"], "step_size": st["step_size"],
                          "lp": -st["potential_energy"]},
-        "log_likelihood": {"obs": np.asarray(loglik).reshape((chains, draws)
-                                                             + np.shape(loglik)[1:])},
         "observed_data": {"obs": obs_value},
     }
-    if ppc is not None:
-        groups["posterior_predictive"] = {
-            "obs": ppc["obs"].reshape((chains, draws) + ppc["obs"].shape[1:])}
+    if log_likelihood:
+        loglik = _pointwise_log_likelihood(prep, flat, chains * draws)
+        groups["log_likelihood"] = {"obs": loglik.reshape((chains, draws) + loglik.shape[1:])}
     tree = azb.from_dict(groups, dims=dims, coords=_used_coords(coords, dims))
+    idx = _ppc_draws(posterior_predictive, chains, draws, obs_value.size)
+    if idx is not None:
+        tree["posterior_predictive"] = _ppc_group(prep, res.samples, idx, key_pred, chains, dims,
+                                                  coords)
     extra = {"sampling_time_s": elapsed, "chain_method": res.chain_method,
              "devices": res.devices}
     return tree, extra
@@ -522,11 +629,12 @@ _GUIDE_CLASSES = {"multivariate_normal": "AutoMultivariateNormal",
                   "diagonal_normal": "AutoDiagonalNormal", "laplace": "AutoLaplaceApproximation"}
 
 
-def _run_svi(prep, *, draws, seed, steps, step_size, guide, posterior_predictive, progress_bar):
+def _run_svi(prep, *, draws, seed, steps, step_size, guide, posterior_predictive, log_likelihood,
+             progress_bar):
     import arviz_base as azb
     import jax
     import numpyro.infer.autoguide as autoguide
-    from numpyro.infer import SVI, Trace_ELBO, log_likelihood
+    from numpyro.infer import SVI, Trace_ELBO
     from numpyro.infer.util import initialize_model
     from numpyro.optim import Adam
 
@@ -550,13 +658,11 @@ def _run_svi(prep, *, draws, seed, steps, step_size, guide, posterior_predictive
     elapsed = time.perf_counter() - t0
     log_w = np.where(np.isfinite(log_p), log_p - log_q, -np.inf)
     khat = pareto_khat(log_w)
-    loglik = log_likelihood(model, samples, prep.times, observations=prep.observations,
-                            **prep.kwargs)
+    samples = {k: np.asarray(v) for k, v in samples.items()}
     first = {k: v[0] for k, v in samples.items()}
     shapes = _trace_shapes(prep.module, prep.times, prep.observations, prep.kwargs, first)
     obs_dim, coords, sizes = _coords(prep, shapes)
     dims = _site_dims(prep.module, shapes, obs_dim, sizes)
-    ppc = _predict(prep, samples, key_pred, draws) if posterior_predictive else None
     lw_norm = log_w - _logsumexp(log_w)
 
     def chain(x):
@@ -568,12 +674,15 @@ def _run_svi(prep, *, draws, seed, steps, step_size, guide, posterior_predictive
         "posterior": {k: chain(v) for k, v in samples.items()},
         "sample_stats": {"lp": chain(log_p), "log_importance_weight": chain(lw_norm),
                          "guide_log_prob": chain(log_q)},
-        "log_likelihood": {"obs": chain(loglik["obs"])},
         "observed_data": {"obs": obs_value},
     }
-    if ppc is not None:
-        groups["posterior_predictive"] = {"obs": chain(ppc["obs"])}
+    if log_likelihood:
+        groups["log_likelihood"] = {"obs": chain(_pointwise_log_likelihood(prep, samples, draws))}
     tree = azb.from_dict(groups, dims=dims, coords=_used_coords(coords, dims))
+    idx = _ppc_draws(posterior_predictive, 1, draws, obs_value.size)
+    if idx is not None:
+        tree["posterior_predictive"] = _ppc_group(
+            prep, {k: v[None] for k, v in samples.items()}, idx, key_pred, 1, dims, coords)
     stride = max(1, losses.shape[0] // 2000)
     svi_attrs = {"elbo_loss_trace": losses[::stride], "elbo_loss_trace_stride": int(stride),
                  "elbo_final": float(-np.mean(losses[-max(1, losses.shape[0] // 20):])),
@@ -750,7 +859,7 @@ def validate_fit(tree: xr.DataTree, source: str = "fit") -> None:
     if missing:
         raise InputError(f"{source} is not a thermoinfer result: missing root attribute(s) "
                          f"{missing}.")
-    for group in ("posterior", "log_likelihood", "observed_data"):
+    for group in ("posterior", "observed_data"):
         if group not in tree.children:
             raise InputError(f"{source} is not a fit: no group {group!r}.")
     for node in tree.subtree:
@@ -787,6 +896,10 @@ def loo(tree: xr.DataTree, *, var_name: str = "obs"):
     """
     import arviz_stats as azs
 
+    if "log_likelihood" not in tree.children:
+        raise InputError("the fit has no pointwise log-likelihood (group 'log_likelihood'); fit "
+                         "with log_likelihood=True (CLI: --log-likelihood) to compare models "
+                         "by LOO.")
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         return azs.loo(tree, pointwise=True, var_name=var_name)
@@ -828,6 +941,7 @@ def compare_rules(data, rules=("hebbian", "perceptron", "adatron"), *, model="ne
     rules = list(rules)
     if len(rules) < 2:
         raise InputError(f"rules must name at least two learning rules to compare, got {rules}.")
+    fit_kwargs.setdefault("log_likelihood", True)
     fits = {r: fit(data, model, rule=r, **fit_kwargs) for r in rules}
     loos = {r: loo(t) for r, t in fits.items()}
     with warnings.catch_warnings(), np.errstate(all="ignore"):

@@ -2,6 +2,10 @@
 
 * :mod:`~thermoinfer.paths.linear`: exact Gaussian transitions of affine dynamics
   (Van Loan block exponentials) and the isotropic OU fast path of the Hebbian neuron.
+* :mod:`~thermoinfer.paths.kernels`: one-step kernel objects (exact affine, isotropic OU) that
+  sample and weigh with the same arrays.
+* :mod:`~thermoinfer.paths.statistics`: sufficient statistics of observed transitions and the
+  exact likelihoods from them, at a cost independent of the number of frames.
 * :mod:`~thermoinfer.paths.euler_maruyama`: Euler–Maruyama (Itô pre-point) kernels for
   nonlinear drifts, the reversed kernel and the log-ratio decomposition of docs/theory/paths-and-entropy-production.md, eq. (83).
 
@@ -14,6 +18,8 @@ from .euler_maruyama import em_log_ratio as em_log_ratio
 from .euler_maruyama import em_path_log_prob as em_path_log_prob
 from .euler_maruyama import em_path_log_prob_reversed as em_path_log_prob_reversed
 from .euler_maruyama import em_transition_log_prob as em_transition_log_prob
+from .kernels import AffineKernel as AffineKernel
+from .kernels import IsotropicOUKernel as IsotropicOUKernel
 from .linear import affine_transition as affine_transition
 from .linear import linear_path_log_prob as linear_path_log_prob
 from .linear import linear_path_log_prob_reversed as linear_path_log_prob_reversed
@@ -21,6 +27,12 @@ from .linear import linear_transition_log_prob as linear_transition_log_prob
 from .linear import ou_path_log_prob as ou_path_log_prob
 from .linear import ou_path_log_prob_reversed as ou_path_log_prob_reversed
 from .linear import ou_transition_log_prob as ou_transition_log_prob
+from .statistics import IsotropicStatistics as IsotropicStatistics
+from .statistics import TransitionStatistics as TransitionStatistics
+from .statistics import affine_log_likelihood as affine_log_likelihood
+from .statistics import isotropic_log_likelihood as isotropic_log_likelihood
+from .statistics import isotropic_statistics as isotropic_statistics
+from .statistics import transition_statistics as transition_statistics
 
 __all__ = [
     "affine_transition",
@@ -35,4 +47,12 @@ __all__ = [
     "em_path_log_prob",
     "em_path_log_prob_reversed",
     "em_log_ratio",
+    "AffineKernel",
+    "IsotropicOUKernel",
+    "TransitionStatistics",
+    "IsotropicStatistics",
+    "transition_statistics",
+    "isotropic_statistics",
+    "affine_log_likelihood",
+    "isotropic_log_likelihood",
 ]
