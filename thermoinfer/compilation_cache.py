@@ -23,8 +23,9 @@ __all__ = ["enable_compilation_cache", "default_cache_dir", "ENV"]
 #: environment variable: ``off`` to disable, or a folder
 ENV = "THERMOINFER_COMPILATION_CACHE"
 _OFF = {"0", "off", "false", "no"}
-#: compilations shorter than this (seconds) are not written to disk
-MIN_COMPILE_TIME_S = 0.5
+#: compilations shorter than this (seconds) are not written to disk (0: all; a cold CLI fit
+#: compiles ~180 small programs besides the sampler)
+MIN_COMPILE_TIME_S = 0.0
 
 
 def default_cache_dir() -> Path:

@@ -804,13 +804,22 @@ def simulate_linear_ou(drift, diffusion, times, *, n_replicas: int = 1, seed: in
         steps = np.diff(times)
         uniq, inverse = np.unique(np.round(steps, 14), return_inverse=True)
         kernels = [affine_transition(A, np.zeros(d), D, float(h)) for h in uniq]
-    path = [x]
-    for i in range(steps.shape[0]):
-        Phi, _, S = (np.asarray(a) for a in kernels[inverse[i]])
-        L = np.linalg.cholesky(S)
-        x = x @ Phi.T + rng.standard_normal((n_replicas, d)) @ L.T
-        path.append(x)
-    values = np.stack(path, axis=1)
+    # one Cholesky factor per distinct step, the noise in one draw (the same stream as one
+    # (replica, d) draw per step), then the recursion
+    phis = [np.asarray(k[0]) for k in kernels]
+    chols = [np.linalg.cholesky(np.asarray(k[2])) for k in kernels]
+    K = steps.shape[0]
+    noise = rng.standard_normal((K, n_replicas, d))
+    values = np.empty((K + 1, n_replicas, d))
+    values[0] = x
+    for g in range(len(kernels)):
+        sel = inverse == g
+        noise[sel] = noise[sel] @ chols[g].T
+    phis_t = [P.T for P in phis]
+    for i in range(K):
+        x = x @ phis_t[inverse[i]] + noise[i]
+        values[i + 1] = x
+    values = values.swapaxes(0, 1)
     comps = components if components is not None else [f"x{i}" for i in range(d)]
     return make_observations(values, times, components=comps, time_units=time_units, units=units,
                              attrs={"source": "thermoinfer.data.observations.simulate_linear_ou",

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.linalg import cho_solve, solve_triangular
 
-from .linear import _affine_kernel, _h
+from .linear import _affine_kernel, _affine_kernel_single, _h
 
 __all__ = ["AffineKernel", "IsotropicOUKernel"]
 
@@ -74,8 +74,15 @@ class AffineKernel(NamedTuple):
         the public path functions validate).
         """
         A = jnp.asarray(A)
-        _, E, shift, Sigma = _affine_kernel(A, jnp.asarray(b, A.dtype), jnp.asarray(D, A.dtype),
-                                            jnp.asarray(dt, A.dtype))
+        b = jnp.asarray(b, A.dtype)
+        D = jnp.asarray(D, A.dtype)
+        dt = jnp.asarray(dt, A.dtype)
+        if A.ndim == 2 and b.ndim == 1 and D.ndim == 2 and dt.ndim == 1 and dt.shape[0] <= 64:
+            # a few step groups: one after another, so that each kernel skips the doublings it
+            # does not need (a vmap would run every branch)
+            _, E, shift, Sigma = jax.lax.map(lambda h: _affine_kernel_single(A, b, D, h), dt)
+        else:
+            _, E, shift, Sigma = _affine_kernel(A, b, D, dt)
         return cls(E, shift, Sigma, _sym_cholesky(Sigma))
 
     @property

@@ -241,6 +241,7 @@ def _with_boundary(transitions, boundary):
 _THETA = 0.5
 _TAYLOR_DEGREE = 14
 _MAX_DOUBLINGS = 64
+_FEW_DOUBLINGS = 8
 
 
 def _expm_taylor(X):
@@ -274,8 +275,17 @@ def _affine_kernel_single(A, b, D, dt):
         keep = i < m
         return tuple(jnp.where(keep, n, o) for n, o in zip(new, carry, strict=True)), None
 
-    (Phi, E, shift, Sigma), _ = jax.lax.scan(double, (Phi, E, shift, Sigma),
-                                             jnp.arange(_MAX_DOUBLINGS))
+    def doublings(n):
+        def run(carry):
+            return jax.lax.scan(double, carry, jnp.arange(n))[0]
+        return run
+
+    # the common case of a short step needs no doubling, a moderate one a few: run only a scan
+    # of the length needed (a real branch under jit and grad; under vmap all branches run)
+    branch = jnp.where(m == 0, 0, jnp.where(m <= _FEW_DOUBLINGS, 1, 2))
+    Phi, E, shift, Sigma = jax.lax.switch(
+        branch, [lambda c: c, doublings(_FEW_DOUBLINGS), doublings(_MAX_DOUBLINGS)],
+        (Phi, E, shift, Sigma))
     return Phi, E, shift, 0.5 * (Sigma + Sigma.T)
 
 
