@@ -72,12 +72,19 @@ PARAMETERS = {
     "diffusion": ("length_unit2 time_unit-1", "diffusion matrix D = mu T (deterministic)"),
     "steady_covariance": ("length_unit2", "steady covariance C (deterministic)"),
     "covariance_scale": ("length_unit", "sqrt of the diagonal of C"),
-    "covariance_corr": ("1", "Cholesky factor of the correlation matrix of C (d > 1)"),
+    "covariance_corr": ("1", "correlation coefficients of C, rho_ij for i > j (d > 1; sampled as an "
+                        "LKJ Cholesky factor)"),
     "diffusion_scale": ("length_unit time_unit-1/2", "sqrt of the diagonal of D"),
-    "diffusion_corr": ("1", "Cholesky factor of the correlation matrix of D (d > 1)"),
+    "diffusion_corr": ("1", "correlation coefficients of D, rho_ij for i > j (d > 1; sampled as an "
+                       "LKJ Cholesky factor)"),
     "circulation": ("1", "J_ij / sqrt(D_ii D_jj), i > j: the non-equilibrium part of the drift"),
     "center": ("length_unit", "centre x* of the trap (only with center=True)"),
 }
+
+#: LKJ Cholesky sites reported as their correlation coefficients (i > j) in a fit's posterior
+CORRELATION_SITES = ("covariance_corr", "diffusion_corr")
+#: vector sites over the pairs i > j of components
+PAIR_SITES = ("circulation",)
 
 PRIORS = {"length_scale": 1.0, "time_scale": 1.0, "circulation_scale": 1.0,
           "lkj_concentration": 2.0, "center_scale": 10.0}

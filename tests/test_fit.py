@@ -256,3 +256,21 @@ def test_tutorial_runs_as_written(tmp_path, monkeypatch):
     # tutorial's seeds are written in the page, so this gate does not move with the offset.
     z = (np.log(0.5) - np.log(sigma).mean()) / np.log(sigma).std(ddof=1)
     assert abs(z) < 4.5, z
+
+
+def test_linear_ou_posterior_has_no_constant_entries_and_named_pairs():
+    """Correlation Cholesky factors are reported as their coefficients: no NaN R-hat rows."""
+    from thermoinfer.data.observations import simulate_linear_ou
+
+    ds = simulate_linear_ou([[-1.0, -0.5], [0.5, -1.0]], 1.0, np.linspace(0, 20, 401), seed=seed(4))
+    tree = _quiet_fit(ds, "linear-ou", chains=1, draws=60, warmup=60, seed=seed(5),
+                      posterior_predictive=False)
+    post = tree["posterior"]
+    for name in ("circulation", "covariance_corr", "diffusion_corr"):
+        assert post[name].dims == ("chain", "draw", "component_pair")
+    assert post["component_pair"].values.tolist() == ["x1:x0"]
+    rho = post["diffusion_corr"].values
+    assert np.all(np.abs(rho) < 1) and np.std(rho) > 0
+    table = azs.summary(tree, group="posterior", ci_prob=0.9, ci_kind="eti")
+    assert not table["mcse_sd"].isna().any(), table[table["mcse_sd"].isna()]
+    assert "log_likelihood" not in tree.children  # opt-in

@@ -98,7 +98,7 @@ EXTRA_FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "adapt_state.
                 "potential_energy")
 #: dims allowed in a fit result: the data model's, plus the columns of matrix sites
 #: (``component_j``) and ArviZ's ``<site>_dim_<i>`` for dims a model does not name
-FIT_DIMS = (*DIMS, "component_j", "weight_j")
+FIT_DIMS = (*DIMS, "component_j", "weight_j", "component_pair")
 
 _STAT_UNITS = {"lp": "nat", "energy": "nat"}
 #: fewest guide draws of an SVI fit (its Pareto k-hat needs them)
@@ -537,8 +537,9 @@ def _run_nuts(prep, *, chains, draws, warmup, seed, chain_method, target_accept,
     tree_depth = np.log2(np.maximum(n_steps, 1)).astype(int) + 1
     obs_value = prep.observations[:, 1:] if shapes["obs"][1] == prep.times.shape[0] - 1 \
         else prep.observations
+    post, dims = _summarisable(prep, res.samples, dims, coords)
     groups = {
-        "posterior": res.samples,
+        "posterior": post,
         "sample_stats": {"diverging": st["diverging"], "energy": st["energy"],
                          "n_steps": n_steps, "tree_depth": tree_depth,
                          "reached_max_tree_depth": tree_depth >= max_tree_depth,
@@ -620,6 +621,34 @@ def _to_numpy(tree: xr.DataTree) -> xr.DataTree:
     return xr.DataTree.from_dict(out)
 
 
+def _summarisable(prep, samples, dims, coords):
+    """Posterior variables a summary can read: a model's correlation Cholesky factors
+    (``CORRELATION_SITES``: constant zeros above and a 1 on the first diagonal entry, NaN R-hat)
+    become the correlation coefficients $\rho_{ij}$, $i > j$, and every strictly-lower-triangle
+    vector (``PAIR_SITES`` and those) gets the dim ``component_pair`` with labels ``"xi:xj"``."""
+    module = prep.module
+    corr = tuple(getattr(module, "CORRELATION_SITES", ()))
+    pairs = tuple(getattr(module, "PAIR_SITES", ()))
+    if not corr and not pairs:
+        return samples, dims
+    obs_dim = prep.dataset["observations"].dims[2]
+    labels = [str(v) for v in coords.get(obs_dim, [])]
+    d = len(labels)
+    rows, cols = np.tril_indices(d, -1)
+    out, dims = dict(samples), dict(dims)
+    for name in corr:
+        if name in out:
+            L = np.asarray(out[name])
+            R = np.einsum("...ik,...jk->...ij", L, L)
+            out[name] = R[..., rows, cols]
+    for name in (*corr, *pairs):
+        if name in out:
+            dims[name] = ["component_pair"]
+    coords["component_pair"] = np.array([f"{labels[i]}:{labels[j]}"
+                                         for i, j in zip(rows, cols, strict=True)])
+    return out, dims
+
+
 def _used_coords(coords, dims):
     used = {d for ds in dims.values() for d in ds}
     return {k: v for k, v in coords.items() if k in used}
@@ -670,8 +699,9 @@ def _run_svi(prep, *, draws, seed, steps, step_size, guide, posterior_predictive
 
     obs_value = prep.observations[:, 1:] if shapes["obs"][1] == prep.times.shape[0] - 1 \
         else prep.observations
+    post, dims = _summarisable(prep, {k: chain(v) for k, v in samples.items()}, dims, coords)
     groups = {
-        "posterior": {k: chain(v) for k, v in samples.items()},
+        "posterior": post,
         "sample_stats": {"lp": chain(log_p), "log_importance_weight": chain(lw_norm),
                          "guide_log_prob": chain(log_q)},
         "observed_data": {"obs": obs_value},
