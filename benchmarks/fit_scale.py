@@ -8,7 +8,9 @@ RSS). Each size is fitted twice: "first" with an empty compilation cache, "cache
 cache the first run wrote (the second run of a user). Printed per size: frames, wall, peak RSS,
 posterior mean and 90% interval of the entropy-production rate, and the truth.
 
-    .venv/bin/python benchmarks/fit_scale.py [--frames 1000,20000,320000,1000000]
+    .venv/bin/python benchmarks/fit_scale.py [--frames 1000,20000,320000,1000000,100x10000]
+
+(``RxK``: R replicas of K frames each.)
 
 Not part of CI (minutes).
 """
@@ -39,14 +41,15 @@ def truth():
         return float(entropy_production_rate(A, D_TRAP * np.eye(2)))
 
 
-def data_file(folder: Path, frames: int, seed: int = 1) -> Path:
+def data_file(folder: Path, frames: int, seed: int = 1, replicas: int = 1) -> Path:
     from thermoinfer.data.io import write_netcdf
     from thermoinfer.data.observations import simulate_linear_ou
 
-    path = folder / f"trap-{frames}-seed{seed}.nc"
+    tag = f"{replicas}x{frames}" if replicas > 1 else f"{frames}"
+    path = folder / f"trap-{tag}-seed{seed}.nc"
     if not path.exists():
         A = [[-K_TRAP, -EPS], [EPS, -K_TRAP]]
-        ds = simulate_linear_ou(A, D_TRAP, np.arange(frames) * DT, seed=seed)
+        ds = simulate_linear_ou(A, D_TRAP, np.arange(frames) * DT, seed=seed, n_replicas=replicas)
         write_netcdf(ds, path)
     return path
 
@@ -72,7 +75,7 @@ def run_fit(data: Path, out: Path, cache: Path, extra=()):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--frames", default="1000,20000,320000,1000000")
+    p.add_argument("--frames", default="1000,20000,320000,1000000,100x10000")
     p.add_argument("--data-dir", default="results/bench-data")
     args = p.parse_args(argv)
     folder = Path(args.data_dir)
@@ -84,8 +87,11 @@ def main(argv=None):
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "cache"
-        for frames in (int(f) for f in args.frames.split(",")):
-            data = data_file(folder, frames)
+        for spec in args.frames.split(","):
+            replicas, _, frames = spec.rpartition("x")
+            replicas, frames = int(replicas or 1), int(frames)
+            data = data_file(folder, frames, replicas=replicas)
+            frames = spec
             shutil.rmtree(cache, ignore_errors=True)
             for run in ("first", "cached"):
                 wall, rss, ep = run_fit(data, Path(tmp) / "fit.nc", cache)
