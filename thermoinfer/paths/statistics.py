@@ -168,8 +168,9 @@ def _check_data(x, times):
 def _selected_groups(counts, min_group, max_groups):
     """Group ids kept as statistics (most populous first), the rest scattered."""
     order = np.argsort(-counts, kind="stable")
-    keep = [int(g) for g in order[:max_groups] if counts[g] >= min_group]
-    return keep
+    total = int(np.sum(counts))
+    # a regular grid is one group however short it is
+    return [int(g) for g in order[:max_groups] if counts[g] >= min(min_group, total)]
 
 
 def transition_statistics(x, times, *, rtol: float = 1e-9, min_group: int = 16,
