@@ -54,12 +54,9 @@ def _predictive_draws(text):
     if text == "auto":
         return "auto"
     try:
-        v = int(text)
-    except ValueError:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"must be an integer >= 1 or 'all', got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1 or 'all', got {text!r}")
-    return v
 
 
 def _nonneg_int(text):
