@@ -49,7 +49,6 @@ from thermoinfer.errors import InputError
 from thermoinfer.inference.distributions import LearningNeuronTransitions, time_steps
 from thermoinfer.paths.statistics import isotropic_log_likelihood, isotropic_statistics
 from thermoinfer.rules import get_rule
-from thermoinfer.theory import memorization_theory
 
 NAME = "neuron"
 DESCRIPTION = ("learning neuron, weights observed: exact OU likelihood (Hebbian) or "
@@ -393,6 +392,8 @@ def information_quantities(stiffness, learning_rate, temperature, *, n_weights, 
     the identifiable combinations only ($\nu^2/(kT)$, $kt$).
     """
     with jax.enable_x64(True):
+        from thermoinfer.theory import memorization_theory  # only here: a slow import
+
         th = memorization_theory(n_patterns / n_weights, np.asarray(learning_rate, dtype=float),
                                  k=np.asarray(stiffness, dtype=float),
                                  temperature=np.asarray(temperature, dtype=float), t=float(window),

@@ -116,30 +116,50 @@ class _Program:
         self.warmup, self.length = int(warmup), int(length)
         self.target_accept, self.max_tree_depth = float(target_accept), int(max_tree_depth)
         self._kernels = None
+        self._init = None
         self._lock = threading.Lock()
         self._jax = jax
+
+    def _compile_init(self):
+        """One compiled program for the starting points of all chains: numpyro's
+        ``initialize_model`` under ``jit``. Its kernel functions (``potential_fn``,
+        ``postprocess_fn``, which hold no traced values) are taken from the trace; later fits
+        of equal shapes reuse the compiled program and trace nothing."""
+        from numpyro.infer import init_to_uniform
+
+        jax = self._jax
+        captured = {}
+
+        def init(keys, times, dyn):
+            info = self._initialize_model(keys, self.wrapped, model_args=(times,),
+                                          model_kwargs=dyn, dynamic_args=True,
+                                          init_strategy=init_to_uniform)
+            captured["fns"] = (info.potential_fn, info.postprocess_fn)
+            return info.param_info
+
+        return jax.jit(init), captured
 
     def setup(self, key_init, times, dyn):
         """Starting points of all chains (one batched call, the same for every schedule) and the
         kernel functions."""
-        from numpyro.infer import init_to_uniform
-
-        try:
-            info = self._initialize_model(key_init, self.wrapped, model_args=(times,),
-                                          model_kwargs=dyn, dynamic_args=True,
-                                          init_strategy=init_to_uniform)
-        except RuntimeError as err:
-            if "valid initial parameters" not in str(err):
-                raise
-            raise NoStartingPoint() from None
+        jax = self._jax
+        with self._lock:
+            if self._init is None:
+                self._init = self._compile_init()
+        init, captured = self._init
+        z, pe, grad = init(key_init, times, dyn)
+        finite = np.isfinite(np.asarray(pe)).all() and all(
+            np.isfinite(np.asarray(g)).all() for g in jax.tree.leaves(grad))
+        if not finite:
+            # the compiled search tried numpyro's 100 draws for each chain without success
+            raise NoStartingPoint()
         with self._lock:
             if self._kernels is None:
-                init_kernel, sample_kernel = self._hmc(potential_fn_gen=info.potential_fn,
+                potential_fn, postprocess_gen = captured["fns"]
+                init_kernel, sample_kernel = self._hmc(potential_fn_gen=potential_fn,
                                                        algo="NUTS")
-                jax = self._jax
                 warmup, length = self.warmup, self.length
                 target, depth = self.target_accept, self.max_tree_depth
-                postprocess_gen = info.postprocess_fn
 
                 def start(z0, key, times, dyn):
                     return init_kernel(z0, warmup, target_accept_prob=target,
@@ -161,7 +181,7 @@ class _Program:
                 # ``start`` sets the kernel's warmup schedule (a trace-time side effect of
                 # numpyro's hmc closure): it is always traced before ``segment``.
                 self._kernels = (jax.jit(start), jax.jit(segment), jax.jit(post))
-        return info.param_info.z
+        return z
 
     def run_chain(self, z0, key, times, dyn, total, device, on_segment):
         jax = self._jax

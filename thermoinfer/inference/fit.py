@@ -70,6 +70,7 @@ import inspect
 import math
 import os
 import re
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -231,6 +232,18 @@ def _site_dims(module, shapes, obs_dim, sizes):
 # the fit
 
 
+def _prefetch_diagnostics() -> None:
+    """Import ArviZ's statistics (seconds of imports) in a thread while the sampler compiles and
+    runs: the diagnostics after sampling then start at once."""
+    if "arviz_stats" in sys.modules:
+        return
+    import importlib
+    import threading
+
+    threading.Thread(target=importlib.import_module, args=("arviz_stats",), daemon=True,
+                     name="thermoinfer-prefetch").start()
+
+
 def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws: int = 1000,
         warmup: int = 1000, seed: int = 0, ci_prob: float = 0.94, temperature=None, rule=None,
         options: dict | None = None, chain_method: str | None = None,
@@ -344,6 +357,7 @@ def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws
     from ..compilation_cache import enable_compilation_cache
 
     enable_compilation_cache()
+    _prefetch_diagnostics()
 
     config = dict(model=prep.module.NAME, method=method, seed=int(seed), ci_prob=float(ci_prob),
                   temperature=temperature, rule=rule, options=options or {},

@@ -77,7 +77,10 @@ class AffineKernel(NamedTuple):
         b = jnp.asarray(b, A.dtype)
         D = jnp.asarray(D, A.dtype)
         dt = jnp.asarray(dt, A.dtype)
-        if A.ndim == 2 and b.ndim == 1 and D.ndim == 2 and dt.ndim == 1 and dt.shape[0] <= 64:
+        if A.ndim == 2 and b.ndim == 1 and D.ndim == 2 and dt.ndim == 1 and dt.shape[0] == 1:
+            # one step group (a regular grid): no loop around the kernel
+            _, E, shift, Sigma = (a[None] for a in _affine_kernel_single(A, b, D, dt[0]))
+        elif A.ndim == 2 and b.ndim == 1 and D.ndim == 2 and dt.ndim == 1 and dt.shape[0] <= 64:
             # a few step groups: one after another, so that each kernel skips the doublings it
             # does not need (a vmap would run every branch)
             _, E, shift, Sigma = jax.lax.map(lambda h: _affine_kernel_single(A, b, D, h), dt)

@@ -281,10 +281,15 @@ def affine_log_likelihood(stats: TransitionStatistics, A, b, D):
     :class:`~thermoinfer.paths.kernels.AffineKernel`; scattered transitions are weighed one by
     one in chunks under ``jax.checkpoint`` (gradient memory bounded by one chunk). ``A``
     ``(d, d)``, ``b`` ``(d,)``, ``D`` ``(d, d)``; traceable (``jit``/``grad``/``vmap``).
+    Compiled once per shape: inside a sampler's programs the same traced function is reused,
+    so a model that calls it several times is traced once.
     """
     A = jnp.asarray(A)
-    b = jnp.asarray(b, A.dtype)
-    D = jnp.asarray(D, A.dtype)
+    return _affine_log_likelihood(stats, A, jnp.asarray(b, A.dtype), jnp.asarray(D, A.dtype))
+
+
+@jax.jit
+def _affine_log_likelihood(stats, A, b, D):
     kernel = AffineKernel.from_drift(A, b, D, jnp.asarray(stats.dt, A.dtype))
     total = kernel.log_prob_statistics(stats)
     sc = stats.scattered
@@ -349,8 +354,12 @@ def isotropic_log_likelihood(stats: IsotropicStatistics, stiffness, learning_rat
     r"""Exact log-likelihood of isotropic OU transitions with force $\nu\boldsymbol g$, from statistics (nats).
 
     :meth:`~thermoinfer.paths.kernels.IsotropicOUKernel.log_prob_statistics` summed over the
-    step groups; traceable.
+    step groups; traceable, compiled once per shape.
     """
-    k = jnp.asarray(stiffness)
+    return _isotropic_log_likelihood(stats, jnp.asarray(stiffness), learning_rate, temperature)
+
+
+@jax.jit
+def _isotropic_log_likelihood(stats, k, learning_rate, temperature):
     kernel = IsotropicOUKernel.from_parameters(k, temperature, jnp.asarray(stats.dt, k.dtype))
     return kernel.log_prob_statistics(stats, learning_rate)
