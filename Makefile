@@ -8,7 +8,8 @@
 #   make lock      refresh requirements/lock.txt to the newest versions pyproject.toml allows
 #   make drift     install the newest allowed versions into a scratch venv, run the suite there and
 #                  write results/drift-report.md (never fails: drift is seen before a lock refresh)
-#   make validate  the statistical validations: the slow suite at seed offsets 1..5
+#   make validate  the statistical validations: the slow suite at seed offsets 1..5, then the
+#                  coverage of the EP-rate intervals at scale with 200 replicate data sets
 #   make floor     the oldest versions pyproject.toml allows (lowest direct dependencies) in a
 #                  scratch venv, with the fast suite: the lower bounds are honest
 #   make bench     the benchmarks;  make docs  the documentation site;  make clean
@@ -29,6 +30,8 @@ DRIFT_PYTEST_ARGS ?=
 DRIFT_REPORT := results/drift-report.md
 VALIDATE_OFFSETS ?= 1 2 3 4 5
 VALIDATE_REPORT := results/validate-report.md
+# replicate data sets per size of the coverage-at-scale test in `make validate` (30 in make test)
+VALIDATE_COVERAGE_REPLICATES ?= 200
 # pip's notices about unreachable local indexes of some machines are noise; with pipefail the
 # pipeline keeps pip's exit status (grep -v alone would fail when pip prints nothing)
 SHELLFLAGS_PIPEFAIL := -o pipefail -c
@@ -137,7 +140,12 @@ validate: $(STAMP)
 	  line=$$(tail -n 1 results/validate-offset-$$k.log); \
 	  echo "- offset $$k: exit $$rc, $$(( $$(date +%s) - start )) s: $$line" | tee -a $(VALIDATE_REPORT); \
 	  [ $$rc -eq 0 ] || fail=1; \
-	done; echo "report: $(VALIDATE_REPORT)"; exit $$fail
+	done; \
+	start=$$(date +%s); \
+	THERMOINFER_TEST_SEED=1 THERMOINFER_COVERAGE_REPLICATES=$(VALIDATE_COVERAGE_REPLICATES) $(PY) -m pytest -q -p no:cacheprovider -k "nominal_rate or time_unit_error" tests/test_coverage_scale.py > results/validate-coverage.log 2>&1; rc=$$?; \
+	echo "- coverage at scale, $(VALIDATE_COVERAGE_REPLICATES) replicates per size: exit $$rc, $$(( $$(date +%s) - start )) s: $$(tail -n 1 results/validate-coverage.log)" | tee -a $(VALIDATE_REPORT); \
+	[ $$rc -eq 0 ] || fail=1; \
+	echo "report: $(VALIDATE_REPORT)"; exit $$fail
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) $(DRIFT_VENV) $(FLOOR_VENV) build dist site .pytest_cache .ruff_cache

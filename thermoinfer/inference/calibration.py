@@ -28,14 +28,21 @@ __all__ = ["CompiledNUTS", "NUTSDraws", "prior_simulator", "sbc_ranks", "rank_un
 
 
 def _is_array(v) -> bool:
+    """A numeric array, or a tuple (e.g. sufficient statistics) of numeric arrays."""
+    from .chains import _is_dynamic
+
+    return _is_dynamic(v)
+
+
+def _shapes(data: dict) -> dict:
     import jax
 
-    return isinstance(v, (np.ndarray, jax.Array)) and np.issubdtype(np.asarray(v).dtype,
-                                                                     np.number)
+    return {k: jax.tree.map(np.shape, v) for k, v in data.items()}
 
 
 def split_kwargs(kwargs: dict) -> tuple[dict, dict]:
-    """``(dynamic, static)``: numeric arrays become traced arguments, the rest is fixed."""
+    """``(dynamic, static)``: numeric arrays (and tuples of them) become traced arguments, the
+    rest is fixed."""
     dynamic = {k: v for k, v in kwargs.items() if _is_array(v)}
     static = {k: v for k, v in kwargs.items() if k not in dynamic}
     return dynamic, static
@@ -93,7 +100,7 @@ class CompiledNUTS:
         self.times = np.asarray(times, dtype=float)
         dynamic, static = split_kwargs(dict(example_kwargs))
         self.static = static
-        self.dynamic_shapes = {k: np.shape(v) for k, v in dynamic.items()}
+        self.dynamic_shapes = _shapes(dynamic)
         times_ = self.times
 
         def wrapped(**dyn):
@@ -135,13 +142,13 @@ class CompiledNUTS:
         """Sample the posterior of one data set (same shapes as the example)."""
         import jax
 
-        shapes = {k: np.shape(v) for k, v in data.items()}
+        shapes = _shapes(data)
         if shapes != self.dynamic_shapes:
             raise ValueError(f"CompiledNUTS.run needs data of the compiled shapes "
                              f"{self.dynamic_shapes}, got {shapes}.")
         with jax.enable_x64(True):
             keys = jax.random.split(key, self.chains)
-            dyn = {k: self._jnp.asarray(v) for k, v in data.items()}
+            dyn = {k: jax.tree.map(self._jnp.asarray, v) for k, v in data.items()}
             samples, div, steps = self._run(keys, dyn)
             samples = {k: np.asarray(v) for k, v in samples.items()}
         return NUTSDraws(samples, np.asarray(div), np.asarray(steps))
