@@ -14,6 +14,21 @@ distinct step, one pass over the data) as the factor ``obs_statistics``; its cos
 does not grow with the number of frames. Without ``statistics`` the program observes the
 transitions one by one as the site ``obs`` (pointwise log-likelihood, predictive draws).
 
+Localization noise (``localization_noise=True``)
+------------------------------------------------
+The positions are then observed through Gaussian measurement noise,
+$\boldsymbol y_i = \boldsymbol x(t_i) + \boldsymbol e_i$, $\boldsymbol e_i\sim\mathcal N(0, \mathrm{diag}\,s^2)$,
+independent between frames and components, with the first state drawn from the steady state
+$\mathcal N(\boldsymbol x^*, C)$. The likelihood is the marginal $\ln p(\boldsymbol y_0,\dots,\boldsymbol y_K)$ of
+every replica, the latent path integrated out by the Kalman filter
+(:mod:`thermoinfer.paths.kalman`): for sampling the factor ``obs_kalman``, from lagged moments
+of the data computed once (``statistics`` is then a
+:class:`~thermoinfer.paths.kalman.LocalizationStatistics`); its cost per gradient does not grow
+with the number of frames on a regular grid. Without ``statistics`` the site ``obs`` holds the
+one-step predictive densities $\ln p(\boldsymbol y_{i+1}\mid\boldsymbol y_0..\boldsymbol y_i)$ and the factor
+``obs_initial`` the first frame's $\ln\mathcal N(\boldsymbol y_0; \boldsymbol x^*, C + \mathrm{diag}\,s^2)$; predictive
+draws are noisy positions that continue from the latent state given the first observed frame.
+
 Parameterisation (stable by construction)
 -----------------------------------------
 Every stable $A$ with positive-definite $D$ is uniquely
@@ -36,6 +51,9 @@ Sites (length = the unit of the observations, time = that of ``time``):
   $J_{ij} = z_{ij}\sqrt{D_{ii}D_{jj}}$ (for the rotational trap $A = [[-k, -\varepsilon], [\varepsilon, -k]]$
   with isotropic $D$, $z_{21} = \varepsilon/k$);
 * ``center`` $\boldsymbol x^*\sim\mathcal N(0, 10\ell)$ per component, length (only with ``center=True``);
+* ``localization_sd`` $s_i\sim\mathrm{LogNormal}(\ln(\lambda\ell), 1.5)$ per component, length, with
+  $\lambda$ = ``localization_scale`` (default 0.1: a prior median of a tenth of $\ell$; only with
+  ``localization_noise=True``);
 * deterministic ``drift`` $A$ (1/time), ``diffusion`` $D$ (length²/time), ``steady_covariance``
   $C$ (length²).
 
@@ -54,10 +72,18 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 from jax.scipy.linalg import cho_solve
+from numpyro.distributions import constraints
 
 from thermoinfer.errors import InputError
-from thermoinfer.inference.distributions import LinearOUTransitions
+from thermoinfer.inference.distributions import LinearOUTransitions, time_steps
 from thermoinfer.inference.registry import load_model
+from thermoinfer.paths.kalman import (
+    LocalizationStatistics,
+    condition_on_observation,
+    kalman_log_prob,
+    localization_log_likelihood,
+    localization_statistics,
+)
 from thermoinfer.paths.statistics import affine_log_likelihood, transition_statistics
 from thermoinfer.thermo.linear_system import entropy_production_rate, kl_rate
 
@@ -79,6 +105,8 @@ PARAMETERS = {
                        "LKJ Cholesky factor)"),
     "circulation": ("1", "J_ij / sqrt(D_ii D_jj), i > j: the non-equilibrium part of the drift"),
     "center": ("length_unit", "centre x* of the trap (only with center=True)"),
+    "localization_sd": ("length_unit", "SD of the localization (measurement) noise per component "
+                        "(only with localization_noise=True)"),
 }
 
 #: LKJ Cholesky sites reported as their correlation coefficients (i > j) in a fit's posterior
@@ -87,8 +115,10 @@ CORRELATION_SITES = ("covariance_corr", "diffusion_corr")
 PAIR_SITES = ("circulation",)
 
 PRIORS = {"length_scale": 1.0, "time_scale": 1.0, "circulation_scale": 1.0,
-          "lkj_concentration": 2.0, "center_scale": 10.0}
-_OPTIONS = ("center", "temperature", *PRIORS)
+          "lkj_concentration": 2.0, "center_scale": 10.0, "localization_scale": 0.1}
+#: options that are switches (true/false)
+SWITCHES = ("center", "localization_noise")
+_OPTIONS = (*SWITCHES, "temperature", *PRIORS)
 
 
 def _antisymmetric(z, d):
@@ -105,9 +135,10 @@ def _cholesky_factor(name, scale, d, concentration):
 
 
 def model(times, observations=None, *, statistics=None, initial=None, n_replicas=None,
-          n_components=None, center=False, temperature=None, length_scale=1.0, time_scale=1.0,
-          circulation_scale=1.0, lkj_concentration=2.0, center_scale=10.0,
-          time_units="time_unit", length_units="length_unit"):
+          n_components=None, center=False, localization_noise=False, temperature=None,
+          length_scale=1.0, time_scale=1.0, circulation_scale=1.0, lkj_concentration=2.0,
+          center_scale=10.0, localization_scale=0.1, time_units="time_unit",
+          length_units="length_unit"):
     r"""numpyro program of a linear OU process.
 
     Parameters
@@ -116,20 +147,27 @@ def model(times, observations=None, *, statistics=None, initial=None, n_replicas
         Observation times.
     observations : array_like, shape ``(replica, K+1, d)``, optional
         Observed trajectories; ``None`` to sample them.
-    statistics : TransitionStatistics, optional
+    statistics : TransitionStatistics or LocalizationStatistics, optional
         Sufficient statistics of the observed transitions; when given, the likelihood is the
         factor ``obs_statistics`` computed from them (equal to the sum of the ``obs`` terms) and
-        ``observations`` and ``times`` are not used.
+        ``observations`` and ``times`` are not used. With ``localization_noise`` they are the
+        :class:`~thermoinfer.paths.kalman.LocalizationStatistics` of the noisy positions and the
+        factor is ``obs_kalman`` (equal to the ``obs`` terms plus ``obs_initial``).
     initial : array_like, shape ``(replica, d)``, optional
         Points at ``times[0]`` to condition on (default ``observations[:, 0]``; if both are
-        ``None`` they are drawn from the steady state $\mathcal N(\boldsymbol x^*, C)$, site ``initial``).
+        ``None`` they are drawn from the steady state $\mathcal N(\boldsymbol x^*, C)$, site ``initial``;
+        with localization noise they are observed positions, drawn from
+        $\mathcal N(\boldsymbol x^*, C + \mathrm{diag}\,s^2)$).
     n_replicas, n_components : int, optional
         Shape of the draws when neither ``observations`` nor ``initial`` is given.
     center : bool
         Infer the centre $\boldsymbol x^*$ (otherwise $0$).
+    localization_noise : bool
+        The observations are positions plus Gaussian localization noise of SD
+        ``localization_sd`` per component (module docstring).
     temperature : float, optional
         Metadata only (the process is parameterised by $D$).
-    length_scale, time_scale, circulation_scale, lkj_concentration, center_scale
+    length_scale, time_scale, circulation_scale, lkj_concentration, center_scale, localization_scale
         Prior hyperparameters (module docstring).
     time_units, length_units : str
         Units metadata (unused by the program).
@@ -173,7 +211,14 @@ def model(times, observations=None, *, statistics=None, initial=None, n_replicas
     else:
         x_star = jnp.zeros(d)
         force = None
+    if localization_noise:
+        _noisy_positions(times, observations, statistics, initial, n_replicas, d, A, D, C, x_star,
+                         localization_scale * length_scale)
+        return
     if statistics is not None:
+        if isinstance(statistics, LocalizationStatistics):
+            raise InputError("statistics are those of noisy positions (LocalizationStatistics); "
+                             "pass localization_noise=True, or TransitionStatistics.")
         b = jnp.zeros(d) if force is None else force
         numpyro.factor("obs_statistics", affine_log_likelihood(statistics, A, b, D))
         return
@@ -186,21 +231,140 @@ def model(times, observations=None, *, statistics=None, initial=None, n_replicas
     numpyro.sample("obs", LinearOUTransitions(initial, times, A, D, force=force), obs=obs)
 
 
+def _noisy_positions(times, observations, statistics, initial, n_replicas, d, A, D, C, x_star,
+                     scale):
+    """The likelihood of positions seen through localization noise (module docstring)."""
+    s = numpyro.sample("localization_sd", dist.LogNormal(math.log(scale), 1.5)
+                       .expand((d,)).to_event(1))
+    b = -A @ x_star
+    if statistics is not None:
+        if not isinstance(statistics, LocalizationStatistics):
+            raise InputError("localization_noise=True needs the statistics of noisy positions "
+                             "(thermoinfer.paths.kalman.localization_statistics), got "
+                             f"{type(statistics).__name__}.")
+        numpyro.factor("obs_kalman", localization_log_likelihood(
+            statistics, A, b, D, s, initial_mean=x_star, initial_cov=C))
+        return
+    first = dist.MultivariateNormal(x_star, C + jnp.diag(s * s))
+    if initial is None and observations is not None:
+        initial = jnp.asarray(observations)[..., 0, :]
+        numpyro.factor("obs_initial", jnp.sum(first.log_prob(initial)))
+    if initial is None:
+        initial = numpyro.sample("initial", first.expand((n_replicas or 1,)).to_event(1))
+    obs = None if observations is None else jnp.asarray(observations)[..., 1:, :]
+    numpyro.sample("obs", LocalizedOUPositions(initial, times, A, D, s, force=b, state_mean=x_star,
+                                               state_cov=C), obs=obs)
+
+
+class LocalizedOUPositions(dist.Distribution):
+    r"""Noisy positions of a linear OU path at ``times[1:]``, given the noisy first position.
+
+    The latent state follows $d\boldsymbol x = (A\boldsymbol x + \boldsymbol b)dt + \sqrt{2D}\,d\boldsymbol W$ from
+    $\mathcal N(\boldsymbol m_0, P_0)$ at ``times[0]``; the value is
+    $\boldsymbol y_i = \boldsymbol x(t_i) + \boldsymbol e_i$, $\boldsymbol e_i\sim\mathcal N(0, \mathrm{diag}\,s^2)$, for
+    $i = 1..K$, shape ``(..., K, d)``, given ``initial`` $=\boldsymbol y_0$. :meth:`log_prob` returns the
+    $K$ one-step predictive log-densities $\ln p(\boldsymbol y_i\mid\boldsymbol y_0,\dots,\boldsymbol y_{i-1})$ of the
+    sequential Kalman filter (:func:`thermoinfer.paths.kalman.kalman_log_prob`), nats;
+    :meth:`sample` draws the first latent state given $\boldsymbol y_0$, the latent path from the exact
+    kernel (:class:`~thermoinfer.inference.distributions.LinearOUTransitions`) and the noise.
+
+    Parameters
+    ----------
+    initial : array_like, shape ``(..., d)``
+        Noisy positions at ``times[0]``.
+    times : array_like, shape ``(K+1,)``
+        Observation times.
+    drift, diffusion : array_like, shape ``(d, d)``
+        $A$ (1/time), $D$ (length²/time).
+    noise_sd : array_like, shape ``(d,)``
+        $s$ (length).
+    force : array_like, shape ``(d,)``, optional
+        $\boldsymbol b$ (length/time).
+    state_mean, state_cov : array_like
+        $\boldsymbol m_0$ ``(d,)``, $P_0$ ``(d, d)``: the state at ``times[0]`` before ``initial`` is seen.
+    """
+
+    arg_constraints = {"initial": constraints.real_vector, "drift": constraints.real_matrix,
+                       "diffusion": constraints.positive_definite,
+                       "noise_sd": constraints.positive, "force": constraints.real_vector,
+                       "state_mean": constraints.real_vector,
+                       "state_cov": constraints.positive_definite}
+    support = constraints.real_vector
+
+    def __init__(self, initial, times, drift, diffusion, noise_sd, *, force=None, state_mean=None,
+                 state_cov, validate_args=None):
+        self.initial = jnp.asarray(initial)
+        d = self.initial.shape[-1]
+        self.drift = jnp.asarray(drift)
+        self.diffusion = jnp.asarray(diffusion)
+        self.noise_sd = jnp.broadcast_to(jnp.asarray(noise_sd), (d,))
+        self.force = jnp.zeros(d) if force is None else jnp.asarray(force)
+        self.state_mean = jnp.zeros(d) if state_mean is None else jnp.asarray(state_mean)
+        self.state_cov = jnp.asarray(state_cov)
+        self.times = times
+        _, self.n_steps = time_steps(times)
+        self.calculus = "exact"
+        super().__init__(batch_shape=tuple(self.initial.shape[:-1]) + (self.n_steps,),
+                         event_shape=(d,), validate_args=validate_args)
+
+    def log_prob(self, value):
+        """One-step predictive log-densities, shape ``(..., K)``, nats."""
+        value = jnp.asarray(value)
+        first = jnp.broadcast_to(self.initial, value.shape[:-2] + self.initial.shape[-1:])
+        y = jnp.concatenate([first[..., None, :], value], axis=-2)
+        lp = kalman_log_prob(y, self.times, self.drift, self.force, self.diffusion, self.noise_sd,
+                             initial_mean=self.state_mean, initial_cov=self.state_cov)
+        return lp[..., 1:]
+
+    def _sample_one(self, key):
+        k0, k1, k2 = jax.random.split(key, 3)
+        lead, d = self.initial.shape[:-1], self.initial.shape[-1]
+        m, P, _ = condition_on_observation(self.state_mean, self.state_cov, self.initial,
+                                           self.noise_sd)
+        P = 0.5 * (P + P.T)
+        x0 = m + jax.random.normal(k0, lead + (d,)) @ jnp.linalg.cholesky(P).T
+        path = LinearOUTransitions(x0, self.times, self.drift, self.diffusion,
+                                   force=self.force).sample(k1)
+        return path + self.noise_sd * jax.random.normal(k2, path.shape)
+
+    def sample(self, key, sample_shape=()):
+        """Draw the noisy positions at ``times[1:]``, shape ``sample_shape + (..., K, d)``."""
+        shape = tuple(sample_shape)
+        n = int(np.prod(shape)) if shape else 1
+        out = jax.vmap(self._sample_one)(jax.random.split(key, n))
+        return out.reshape(shape + self.batch_shape + self.event_shape)
+
+
+def _switch(options, name):
+    """A true/false option: ``True``/``False`` or the strings ``"true"``/``"false"`` (any case)."""
+    value = options.get(name, False)
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise InputError(f"option {name} must be true or false, got {value!r}. Give it as --option "
+                     f"{name}=true (model {NAME!r}).")
+
+
 def data_from_dataset(ds, **options):
     """Model keyword arguments from a validated trajectory dataset (dims ``replica, time, component``).
 
-    Options: ``center`` (bool), ``temperature`` (metadata) and the prior hyperparameters of
-    :data:`PRIORS`. The sufficient statistics of the transitions (``statistics``) are computed
-    here, once.
+    Options: the switches ``center`` and ``localization_noise`` (``true``/``false``),
+    ``temperature`` (metadata) and the prior hyperparameters of :data:`PRIORS`. The sufficient
+    statistics (``statistics``: of the transitions, or with localization noise the lagged
+    moments of :func:`thermoinfer.paths.kalman.localization_statistics`) are computed here,
+    once.
     """
     _neuron.check_options(options, _OPTIONS, NAME)
+    switches = {name: _switch(options, name) for name in SWITCHES}
     times, obs, time_units, length_units = _neuron.trajectories(ds, "component")
     temperature = options.pop("temperature", _neuron.dataset_temperature(ds))
     if temperature == "inferred":
         temperature = None
     priors = _neuron.prior_options(options, PRIORS, NAME)
-    return dict(times=times, observations=obs, statistics=transition_statistics(obs, times),
-                center=bool(options.get("center", False)),
+    statistics = (localization_statistics(obs, times) if switches["localization_noise"]
+                  else transition_statistics(obs, times))
+    return dict(times=times, observations=obs, statistics=statistics, **switches,
                 temperature=None if temperature is None else float(temperature),
                 time_units=time_units,
                 length_units="length_unit" if length_units == "1" else length_units, **priors)

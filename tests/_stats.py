@@ -22,7 +22,7 @@ import math
 import os
 
 __all__ = ["SEED_OFFSET", "SEED_STRIDE", "FAMILY_WISE_BUDGET", "seed", "fap_z", "fap_t",
-           "fap_binomial_below", "fap_chi2", "fap_chi2_counts", "fap_outside"]
+           "binomial_test_accepts", "fap_binomial_two_sided", "fap_binomial_below", "fap_chi2", "fap_chi2_counts", "fap_outside"]
 
 SEED_STRIDE = 1_000_003
 """Distance between the seeds of two consecutive offsets (a prime above 10^6)."""
@@ -77,6 +77,23 @@ def fap_binomial_below(lo: int, n: int, p: float, m: int = 1) -> float:
     from scipy import stats
 
     return m * float(stats.binom.cdf(lo - 1, n, p))
+
+
+def binomial_test_accepts(k: int, n: int, p: float, level: float) -> bool:
+    """The exact two-sided binomial test (``scipy.stats.binomtest``) does not reject ``k`` of ``n``
+    at ``level`` against success probability ``p``."""
+    from scipy import stats
+
+    return float(stats.binomtest(int(k), int(n), p).pvalue) > level
+
+
+def fap_binomial_two_sided(n: int, p: float, level: float, m: int = 1) -> float:
+    """``m`` two-sided binomial tests at ``level`` (:func:`binomial_test_accepts`) of Binomial(n, p)
+    counts: ``m * P(rejected)``, summed exactly over the counts (at most ``level``)."""
+    from scipy import stats
+
+    return m * float(sum(stats.binom.pmf(k, n, p) for k in range(n + 1)
+                         if not binomial_test_accepts(k, n, p, level)))
 
 
 def fap_chi2(p_min: float, m: int = 1) -> float:

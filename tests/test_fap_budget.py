@@ -15,6 +15,7 @@ import pytest
 from _stats import (
     FAMILY_WISE_BUDGET,
     fap_binomial_below,
+    fap_binomial_two_sided,
     fap_chi2,
     fap_chi2_counts,
     fap_outside,
@@ -27,6 +28,7 @@ TESTS = Path(__file__).resolve().parent
 README = TESTS / "README.md"
 BEGIN, END = "<!-- fap-table -->", "<!-- /fap-table -->"
 NAMESPACE = {"fap_z": fap_z, "fap_t": fap_t, "fap_binomial_below": fap_binomial_below,
+             "fap_binomial_two_sided": fap_binomial_two_sided,
              "fap_chi2": fap_chi2, "fap_chi2_counts": fap_chi2_counts, "fap_outside": fap_outside,
              "math": math, "stats": stats, "inf": math.inf}
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")

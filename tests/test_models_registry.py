@@ -25,7 +25,7 @@ from thermoinfer.tasks import MemorizationData
 from thermoinfer.thermo import entropy_production_rate
 
 ROOT = Path(__file__).resolve().parent.parent
-BUILTIN = ("neuron", "neuron-readout", "linear-ou")
+BUILTIN = ("neuron", "neuron-readout", "linear-ou", "polynomial-drift")
 
 rng = np.random.default_rng(seed(3))
 N, P, R, K = 5, 3, 3, 8
@@ -49,7 +49,8 @@ def _load_in(site, name, cwd):
         import thermoinfer
         from thermoinfer.inference import list_models, load_model
         assert thermoinfer.__file__.startswith(os.environ["SITE"]), thermoinfer.__file__
-        assert sorted(list_models()) == ["linear-ou", "neuron", "neuron-readout"]
+        assert sorted(list_models()) == ["linear-ou", "neuron", "neuron-readout",
+                                        "polynomial-drift"]
         print(load_model(sys.argv[1]).__file__)
     """, args=[name], cwd=cwd, env={"PYTHONPATH": str(site), "SITE": str(site)})
 

@@ -826,6 +826,217 @@ def simulate_linear_ou(drift, diffusion, times, *, n_replicas: int = 1, seed: in
                                     "seed": int(seed)})
 
 
+def simulate_langevin(force, diffusion, times, *, n_replicas: int = 1, seed: int = 0,
+                      substeps: int = 10, initial=None, burn_in: float = 0.0, components=None,
+                      time_units: str = "time_unit", units: str = "length_unit") -> xr.Dataset:
+    r"""Example data: Euler–Maruyama paths of $d\boldsymbol x = \boldsymbol F(\boldsymbol x)\,dt + \sqrt{2D}\,d\boldsymbol W$, any force.
+
+    Every observation interval $[t_i, t_{i+1}]$ is integrated with ``substeps`` equal Itô
+    Euler–Maruyama steps $h = (t_{i+1} - t_i)/\text{substeps}$,
+    $\boldsymbol x\leftarrow\boldsymbol x + h\boldsymbol F(\boldsymbol x) + \sqrt{2h}\,L\boldsymbol\xi$
+    ($LL^\top = D$, $\boldsymbol\xi$ standard normal), and only the points at ``times`` are kept:
+    data recorded at a coarse step from a fine simulation. The integration error is that of EM
+    at the substep (weak order one): make ``substeps`` large enough that $k h\ll 1$ for the
+    fastest relaxation rate $k$ of the force.
+
+    Parameters
+    ----------
+    force : callable
+        $\boldsymbol F$: a JAX-traceable function mapping one point ``(d,)`` to ``(d,)``
+        (length/time); it is ``vmap``-ed over the replicas.
+    diffusion : float or array_like
+        $D$: a number (isotropic; then ``initial`` must give $d$) or a ``(d, d)``
+        positive-definite matrix (length²/time).
+    times : array_like, shape ``(K+1,)``
+        Observation times (strictly increasing, irregular allowed).
+    n_replicas : int
+        Number of independent trajectories.
+    seed : int
+        Seed of the JAX key ``jax.random.key(seed)``; the burn-in and the recorded path use the
+        two halves of ``jax.random.split`` of it, each block ``j`` of 256 intervals (burn-in:
+        steps) the key ``fold_in(., j)``.
+    substeps : int
+        EM steps per observation interval.
+    initial : array_like, shape ``(d,)`` or ``(replica, d)``, optional
+        Starting points (default: the origin). Nothing is drawn from a steady state: use
+        ``burn_in`` to forget the start.
+    burn_in : float
+        Time simulated before ``times[0]`` and discarded (steps of the first interval's substep).
+    components : sequence, optional
+        Component labels (default ``x0, x1, ...``).
+    time_units, units : str
+        Units of time and of the coordinates.
+
+    Returns
+    -------
+    xarray.Dataset
+        An observation dataset (dims ``replica, time, component``), as
+        :func:`simulate_linear_ou`; root attributes ``source``, ``seed``, ``substeps``,
+        ``burn_in``.
+
+    Raises
+    ------
+    InputError
+        Bad arguments, or a path that diverged (non-finite values: the substep is too coarse for
+        the force).
+
+    Examples
+    --------
+    >>> ds = simulate_langevin(lambda x: -x, 0.5, [0.0, 0.1, 0.2], n_replicas=2,
+    ...                        initial=[0.0, 0.0], substeps=4)
+    >>> ds["observations"].shape
+    (2, 3, 2)
+    """
+    import jax
+    import jax.numpy as jnp
+
+    if not callable(force):
+        raise InputError(f"force must be a function mapping a point (d,) to a force (d,), got "
+                         f"{force!r}.")
+    seed = check_seed("seed", seed)
+    n_replicas = check_int("n_replicas", n_replicas, minimum=1)
+    substeps = check_int("substeps", substeps, "EM steps per observation interval, e.g. 10.",
+                         minimum=1)
+    burn = float(check_numeric("burn_in", burn_in))
+    if not (math.isfinite(burn) and burn >= 0):
+        raise InputError(f"burn_in must be a finite time >= 0, got {burn_in!r}.")
+    check_numeric("diffusion", diffusion)
+    check_numeric("times", times)
+    times = np.asarray(times, dtype=float)
+    if times.ndim != 1 or times.shape[0] < 2 or not np.all(np.isfinite(times)) or \
+            not np.all(np.diff(times) > 0):
+        raise InputError("times must be a strictly increasing 1-d array of at least 2 finite "
+                         "times.")
+    D = np.asarray(diffusion, dtype=float)
+    x0 = None
+    if initial is not None:
+        check_numeric("initial", initial)
+        x0 = np.asarray(initial, dtype=float)
+        if x0.ndim not in (1, 2) or x0.shape[-1] == 0 or (x0.ndim == 2 and
+                                                          x0.shape[0] not in (1, n_replicas)):
+            raise InputError(f"initial must have shape (d,) or ({n_replicas}, d), got "
+                             f"{x0.shape}.")
+        if not np.all(np.isfinite(x0)):
+            raise InputError("initial contains NaN or inf; pass finite starting points.")
+    if D.ndim == 2 and D.shape[0] == D.shape[1] and D.shape[0] > 0:
+        d = D.shape[0]
+    elif D.ndim == 0 and x0 is not None:
+        d = x0.shape[-1]
+        D = D * np.eye(d)
+    else:
+        raise InputError(f"diffusion must be a (d, d) matrix, or a number together with initial "
+                         f"points of shape (d,), got diffusion of shape {D.shape} and "
+                         f"initial {None if x0 is None else x0.shape}.")
+    if not np.all(np.isfinite(D)) or not np.allclose(D, D.T, rtol=1e-12, atol=0.0) or \
+            np.any(np.linalg.eigvalsh(0.5 * (D + D.T)) <= 0):
+        raise InputError(f"diffusion must be symmetric positive definite (D = mobility x "
+                         f"temperature), got {D.tolist()!r}.")
+    if x0 is not None and x0.shape[-1] != d:
+        raise InputError(f"initial must have {d} components to match diffusion, got "
+                         f"{x0.shape[-1]}.")
+    x0 = np.zeros((n_replicas, d)) if x0 is None else np.broadcast_to(x0, (n_replicas, d)).copy()
+    from .._jobsize import check_job
+
+    h = np.diff(times) / substeps
+    n_burn = int(math.ceil(burn / h[0] - 1e-9)) if burn > 0 else 0
+    steps = float(substeps) * (times.shape[0] - 1) + n_burn
+    check_job(what="simulate_langevin", steps=steps, replicas=n_replicas, n_weights=d,
+              memory=8.0 * 3 * n_replicas * times.shape[0] * d, max_steps=None,
+              steps_text="substeps x observation intervals + burn-in steps")
+    with jax.enable_x64(True):
+        L = jnp.asarray(np.linalg.cholesky(0.5 * (D + D.T)))
+        try:
+            out = jax.eval_shape(force, jax.ShapeDtypeStruct((d,), jnp.float64))
+        except Exception as err:  # a user's function may fail in any way: say so in one line
+            raise InputError(f"force failed on a point of shape ({d},): "
+                             f"{type(err).__name__}: {err}") from err
+        if getattr(out, "shape", None) != (d,):
+            raise InputError(f"force must map a point of shape ({d},) to a force of shape "
+                             f"({d},), got {getattr(out, 'shape', out)!r}.")
+        values = _langevin_paths(force, L, jnp.asarray(x0), jnp.asarray(h), n_burn, substeps,
+                                 jax.random.key(seed))
+    values = np.asarray(values).swapaxes(0, 1)
+    if not np.all(np.isfinite(values)):
+        raise InputError("simulate_langevin: the path diverged (non-finite values); use more "
+                         "substeps (a smaller EM step) or a force that confines the motion.")
+    comps = components if components is not None else [f"x{i}" for i in range(d)]
+    return make_observations(values, times, components=comps, time_units=time_units, units=units,
+                             attrs={"source": "thermoinfer.data.observations.simulate_langevin",
+                                    "seed": int(seed), "substeps": int(substeps),
+                                    "burn_in": burn})
+
+
+def _langevin_paths(force, L, x0, h, n_burn, substeps, key, block=256):
+    """The EM recursion of :func:`simulate_langevin`: points ``(K+1, replica, d)``.
+
+    The noise of intervals ``[j*block, (j+1)*block)`` is one draw with the key
+    ``fold_in(k_path, j)`` (burn-in: steps ``[j*block, ...)`` with ``fold_in(k_burn, j)``),
+    ``k_burn, k_path = split(key)``; the grid is padded with zero steps (which leave the point
+    unchanged) to whole blocks.
+    """
+    import jax.numpy as jnp
+
+    R, d = x0.shape
+    K = h.shape[0]
+    nb = -(-K // block)
+    hp = jnp.concatenate([h, jnp.zeros(nb * block - K)]).reshape(nb, block)
+    n_bb = -(-n_burn // block)
+    hb = jnp.where(jnp.arange(n_bb * block) < n_burn, h[0], 0.0).reshape(n_bb, block)
+    run = _langevin_program(force, R, d, substeps, block)
+    return run(x0, hp, hb, L, key)[:K + 1]
+
+
+#: compiled recursions of :func:`simulate_langevin`, by (force, replicas, d, substeps, block)
+_LANGEVIN_PROGRAMS: dict = {}
+
+
+def _langevin_program(force, R, d, substeps, block):
+    """The compiled recursion for one force and shape (reused by calls that differ only in the
+    seed, the starting points, the steps or the diffusion; the last 8 are kept)."""
+    import jax
+    import jax.numpy as jnp
+
+    cache_key = (force, R, d, substeps, block)
+    if cache_key in _LANGEVIN_PROGRAMS:
+        return _LANGEVIN_PROGRAMS[cache_key]
+
+    f = jax.vmap(force)
+
+    def em(x, hs, xi, L):
+        return x + hs * f(x) + jnp.sqrt(2.0 * hs) * (xi @ L.T)
+
+    @jax.jit
+    def run(x0, hp, hb, L, key):
+        k_burn, k_path = jax.random.split(key)
+
+        def burn_block(x, args):
+            j, hs = args
+            xi = jax.random.normal(jax.random.fold_in(k_burn, j), (block, R, d))
+            x, _ = jax.lax.scan(lambda y, a: (em(y, a[0], a[1], L), None), x, (hs, xi))
+            return x, None
+
+        x, _ = jax.lax.scan(burn_block, x0, (jnp.arange(hb.shape[0]), hb))
+
+        def path_block(x, args):
+            j, hs = args
+            xi = jax.random.normal(jax.random.fold_in(k_path, j), (block, substeps, R, d))
+
+            def interval(y, a):
+                hi, e = a
+                y, _ = jax.lax.scan(lambda z, ek: (em(z, hi, ek, L), None), y, e)
+                return y, y
+
+            return jax.lax.scan(interval, x, (hs, xi))
+
+        _, path = jax.lax.scan(path_block, x, (jnp.arange(hp.shape[0]), hp))
+        return jnp.concatenate([x[None], path.reshape(-1, R, d)], axis=0)
+
+    if len(_LANGEVIN_PROGRAMS) >= 8:
+        _LANGEVIN_PROGRAMS.pop(next(iter(_LANGEVIN_PROGRAMS)))
+    _LANGEVIN_PROGRAMS[cache_key] = run
+    return run
+
+
 def simulate_neuron(seed: int, n_weights: int, alpha: float, *, stiffness: float = 1.0,
                     learning_rate: float = 1.0, temperature: float = 1.0, t: float = 5.0,
                     dt: float = 0.05, n_replicas: int = 1, rule: str = "hebbian",

@@ -217,7 +217,7 @@ def list_models() -> dict[str, str]:
     Examples
     --------
     >>> sorted(list_models())
-    ['linear-ou', 'neuron', 'neuron-readout']
+    ['linear-ou', 'neuron', 'neuron-readout', 'polynomial-drift']
     """
     out = {}
     for path in model_paths().values():

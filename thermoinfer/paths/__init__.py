@@ -18,6 +18,10 @@ from .euler_maruyama import em_log_ratio as em_log_ratio
 from .euler_maruyama import em_path_log_prob as em_path_log_prob
 from .euler_maruyama import em_path_log_prob_reversed as em_path_log_prob_reversed
 from .euler_maruyama import em_transition_log_prob as em_transition_log_prob
+from .kalman import LocalizationStatistics as LocalizationStatistics
+from .kalman import kalman_log_prob as kalman_log_prob
+from .kalman import localization_log_likelihood as localization_log_likelihood
+from .kalman import localization_statistics as localization_statistics
 from .kernels import AffineKernel as AffineKernel
 from .kernels import IsotropicOUKernel as IsotropicOUKernel
 from .linear import affine_transition as affine_transition
@@ -27,6 +31,12 @@ from .linear import linear_transition_log_prob as linear_transition_log_prob
 from .linear import ou_path_log_prob as ou_path_log_prob
 from .linear import ou_path_log_prob_reversed as ou_path_log_prob_reversed
 from .linear import ou_transition_log_prob as ou_transition_log_prob
+from .polynomial import PolynomialStatistics as PolynomialStatistics
+from .polynomial import polynomial_basis as polynomial_basis
+from .polynomial import polynomial_force as polynomial_force
+from .polynomial import polynomial_log_likelihood as polynomial_log_likelihood
+from .polynomial import polynomial_statistics as polynomial_statistics
+from .polynomial import stratonovich_entropy_rate as stratonovich_entropy_rate
 from .statistics import IsotropicStatistics as IsotropicStatistics
 from .statistics import TransitionStatistics as TransitionStatistics
 from .statistics import affine_log_likelihood as affine_log_likelihood
@@ -55,4 +65,14 @@ __all__ = [
     "isotropic_statistics",
     "affine_log_likelihood",
     "isotropic_log_likelihood",
+    "LocalizationStatistics",
+    "localization_statistics",
+    "localization_log_likelihood",
+    "kalman_log_prob",
+    "PolynomialStatistics",
+    "polynomial_basis",
+    "polynomial_force",
+    "polynomial_statistics",
+    "polynomial_log_likelihood",
+    "stratonovich_entropy_rate",
 ]
