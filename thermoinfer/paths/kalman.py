@@ -245,7 +245,7 @@ def localization_statistics(y, times, *, max_lags: int = MAX_LAGS,
     >>> import numpy as np
     >>> st = localization_statistics(np.random.default_rng(0).normal(size=(2, 10000, 2)), 0.1)
     >>> st.n_frames, st.block, st.n_blocks, st.complete, st.has_fast_level
-    (10000, 4096, 3, True, True)
+    (10000, 2048, 5, True, True)
     """
     x, steps = _check_data(y, times)
     R, N, d = x.shape
