@@ -99,99 +99,178 @@ def _freeze(value):
     return value
 
 
+class _Kernels(NamedTuple):
+    """The four compiled pieces of a chain for one signature of the traced arguments."""
+
+    init: object
+    start: object
+    segment: object
+    post: object
+
+
+_PIECES = _Kernels._fields
+
+
+def _raw_keys(keys):
+    """Key data (``uint32``) of typed or raw keys: the programs take raw keys, whose bits equal
+    those of the default typed keys."""
+    import jax
+
+    keys = jax.numpy.asarray(keys)
+    if jax.dtypes.issubdtype(keys.dtype, jax.dtypes.prng_key):
+        return np.asarray(jax.random.key_data(keys))
+    return np.asarray(keys)
+
+
+def _spec(a):
+    import jax
+
+    return jax.ShapeDtypeStruct(np.shape(a), np.asarray(a).dtype)
+
+
 class _Program:
-    """The compiled pieces of one chain: start, segment of ``length`` steps, postprocess."""
+    """The compiled pieces of one chain: start, segment of ``length`` steps, postprocess.
+
+    Each piece is traced once per signature of the traced arguments (data leaves, key shape,
+    chains, draws), exported with :mod:`jax.export` and run from the exported program; model
+    files' programs are also kept on disk (:mod:`thermoinfer.inference.program_store`), so a
+    later process loads them instead of tracing. The exported program runs in both cases, so
+    the draws do not depend on whether it was loaded.
+    """
 
     def __init__(self, model, static, *, warmup, length, target_accept, max_tree_depth):
         import jax
-        from numpyro.infer.hmc import hmc
-        from numpyro.infer.util import initialize_model
+
+        from . import program_store
 
         def wrapped(times, **dyn):
             return model(times, **static, **dyn)
 
         self.wrapped = wrapped
-        self._initialize_model = initialize_model
-        self._hmc = hmc
         self.warmup, self.length = int(warmup), int(length)
         self.target_accept, self.max_tree_depth = float(target_accept), int(max_tree_depth)
-        self._kernels = None
-        self._init = None
+        digest = program_store.code_digest(model)
+        self._store_key = None if digest is None else repr(
+            (digest, _freeze(static), self.warmup, self.length, self.target_accept,
+             self.max_tree_depth))
+        self._sets: dict = {}
         self._lock = threading.Lock()
         self._jax = jax
+        self.traced = 0
+        """how many times the pieces were traced (not loaded) in this process"""
 
-    def _compile_init(self):
-        """One compiled program for the starting points of all chains: numpyro's
-        ``initialize_model`` under ``jit``. Its kernel functions (``potential_fn``,
-        ``postprocess_fn``, which hold no traced values) are taken from the trace; later fits
-        of equal shapes reuse the compiled program and trace nothing."""
+    def _export(self, keys, leaves, treedef, draws) -> dict:
+        """Trace and export the four pieces (``{name: jax.export.Exported}``)."""
+        from jax import export
         from numpyro.infer import init_to_uniform
+        from numpyro.infer.hmc import hmc
+        from numpyro.infer.util import initialize_model
 
         jax = self._jax
-        captured = {}
+        data = [_spec(a) for a in leaves]
+        wrapped = self.wrapped
+        captured: dict = {}
 
-        def init(keys, times, dyn):
-            info = self._initialize_model(keys, self.wrapped, model_args=(times,),
-                                          model_kwargs=dyn, dynamic_args=True,
-                                          init_strategy=init_to_uniform)
+        def unflat(ls):
+            return jax.tree.unflatten(treedef, list(ls))
+
+        def init(keys, *ls):
+            times, dyn = unflat(ls)
+            info = initialize_model(keys, wrapped, model_args=(times,), model_kwargs=dyn,
+                                    dynamic_args=True, init_strategy=init_to_uniform)
             captured["fns"] = (info.potential_fn, info.postprocess_fn)
-            return info.param_info
+            return tuple(info.param_info)
 
-        return jax.jit(init), captured
+        e_init = export.export(jax.jit(init))(_spec(keys), *data)
+        potential_fn, postprocess_gen = captured["fns"]
+        init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn, algo="NUTS")
+        warmup, length = self.warmup, self.length
+        target, depth = self.target_accept, self.max_tree_depth
+        z_batched = jax.tree.unflatten(e_init.out_tree, list(e_init.out_avals))[0]
+        z_spec = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), z_batched)
+        zs_spec = jax.tree.map(lambda a: jax.ShapeDtypeStruct((int(draws),) + a.shape[1:],
+                                                              a.dtype), z_batched)
 
-    def setup(self, key_init, times, dyn):
-        """Starting points of all chains (one batched call, the same for every schedule) and the
-        kernel functions."""
+        def start(z0, key, *ls):
+            times, dyn = unflat(ls)
+            state = init_kernel(z0, warmup, target_accept_prob=target, max_tree_depth=depth,
+                                model_args=(times,), model_kwargs=dyn, rng_key=key)
+            flat, captured["state"] = jax.tree.flatten(state)
+            return flat
+
+        # ``start`` sets the kernel's warmup schedule (a trace-time side effect of numpyro's
+        # hmc closure): it is always traced before ``segment``.
+        e_start = export.export(jax.jit(start))(z_spec, _spec(keys[0]), *data)
+        state_tree = captured["state"]
+
+        def segment(flat, *ls):
+            times, dyn = unflat(ls)
+
+            def body(s, _):
+                s = sample_kernel(s, model_args=(times,), model_kwargs=dyn)
+                out = (s.z, s.diverging, s.energy, s.num_steps, s.accept_prob,
+                       s.adapt_state.step_size, s.potential_energy)
+                return s, out
+
+            state, out = jax.lax.scan(body, jax.tree.unflatten(state_tree, flat), None,
+                                      length=length)
+            return jax.tree.leaves(state), out
+
+        e_segment = export.export(jax.jit(segment))(list(e_start.out_avals), *data)
+
+        def post(zs, *ls):
+            times, dyn = unflat(ls)
+            return jax.vmap(postprocess_gen(times, **dyn))(zs)
+
+        e_post = export.export(jax.jit(post))(zs_spec, *data)
+        self.traced += 1
+        return dict(init=e_init, start=e_start, segment=e_segment, post=e_post)
+
+    def kernels(self, keys, leaves, treedef, draws) -> _Kernels:
+        """The compiled pieces for this signature: from memory, from disk, or traced."""
+        from . import program_store
+
         jax = self._jax
+        sig = repr((str(treedef), [(np.shape(a), np.asarray(a).dtype.str) for a in leaves],
+                    keys.shape, keys.dtype.str, int(draws), jax.default_backend()))
         with self._lock:
-            if self._init is None:
-                self._init = self._compile_init()
-        init, captured = self._init
-        z, pe, grad = init(key_init, times, dyn)
+            found = self._sets.get(sig)
+            if found is not None:
+                return found
+            folder = None if self._store_key is None else program_store.store_folder()
+            key = None if folder is None else self._store_key + sig
+            programs = program_store.load(folder, key, _PIECES)
+            if programs is None:
+                programs = self._export(keys, leaves, treedef, draws)
+                program_store.save(folder, key, programs)
+            found = _Kernels(*(jax.jit(programs[n].call) for n in _PIECES))
+            self._sets[sig] = found
+            return found
+
+    def setup(self, key_init, times, dyn, draws):
+        """Starting points of all chains (one batched call, the same for every schedule), the
+        compiled pieces and the flat traced arguments."""
+        jax = self._jax
+        keys = _raw_keys(key_init)
+        leaves, treedef = jax.tree.flatten((times, dyn))
+        leaves = [np.asarray(a) for a in leaves]
+        kernels = self.kernels(keys, leaves, treedef, draws)
+        z, pe, grad = kernels.init(keys, *leaves)
         finite = np.isfinite(np.asarray(pe)).all() and all(
             np.isfinite(np.asarray(g)).all() for g in jax.tree.leaves(grad))
         if not finite:
             # the compiled search tried numpyro's 100 draws for each chain without success
             raise NoStartingPoint()
-        with self._lock:
-            if self._kernels is None:
-                potential_fn, postprocess_gen = captured["fns"]
-                init_kernel, sample_kernel = self._hmc(potential_fn_gen=potential_fn,
-                                                       algo="NUTS")
-                warmup, length = self.warmup, self.length
-                target, depth = self.target_accept, self.max_tree_depth
+        return z, kernels, leaves
 
-                def start(z0, key, times, dyn):
-                    return init_kernel(z0, warmup, target_accept_prob=target,
-                                       max_tree_depth=depth, model_args=(times,),
-                                       model_kwargs=dyn, rng_key=key)
-
-                def segment(state, times, dyn):
-                    def body(s, _):
-                        s = sample_kernel(s, model_args=(times,), model_kwargs=dyn)
-                        out = (s.z, s.diverging, s.energy, s.num_steps, s.accept_prob,
-                               s.adapt_state.step_size, s.potential_energy)
-                        return s, out
-
-                    return jax.lax.scan(body, state, None, length=length)
-
-                def post(zs, times, dyn):
-                    return jax.vmap(postprocess_gen(times, **dyn))(zs)
-
-                # ``start`` sets the kernel's warmup schedule (a trace-time side effect of
-                # numpyro's hmc closure): it is always traced before ``segment``.
-                self._kernels = (jax.jit(start), jax.jit(segment), jax.jit(post))
-        return z
-
-    def run_chain(self, z0, key, times, dyn, total, device, on_segment):
+    def run_chain(self, kernels, z0, key, leaves, total, device, on_segment):
         jax = self._jax
-        start, segment, post = self._kernels
         with jax.enable_x64(True):
-            z0, key, times, dyn = jax.device_put((z0, key, times, dyn), device)
-            state = start(z0, key, times, dyn)
+            z0, key, leaves = jax.device_put((z0, key, leaves), device)
+            state = kernels.start(z0, key, *leaves)
             pieces, done = [], 0
             while done < total:
-                state, out = segment(state, times, dyn)
+                state, out = kernels.segment(state, *leaves)
                 pieces.append(jax.device_get(out))
                 done += self.length
                 if on_segment is not None:
@@ -199,7 +278,7 @@ class _Program:
             keep = slice(self.warmup, total)
             out = jax.tree.map(lambda *xs: np.concatenate(xs, axis=0)[keep], *pieces)
             zs = out[0]
-            samples = jax.device_get(post(jax.device_put(zs, device), times, dyn))
+            samples = jax.device_get(kernels.post(jax.device_put(zs, device), *leaves))
         stats = {name: np.asarray(a) for name, a in zip(_FIELDS, out[1:], strict=True)}
         return {k: np.asarray(v) for k, v in samples.items()}, stats
 
@@ -273,15 +352,16 @@ def run_chains(model, times, kwargs: dict, *, key, chains: int, warmup: int, dra
                         target_accept=target_accept, max_tree_depth=max_tree_depth)
         chain_keys = jax.random.split(key, int(chains))
         pairs = jax.vmap(jax.random.split)(chain_keys)       # (chains, 2): kernel, start
-        kernel_keys, init_keys = pairs[:, 0], pairs[:, 1]
-        z0 = prog.setup(init_keys, times, dyn)               # batched: (chains, ...) per site
+        kernel_keys, init_keys = _raw_keys(pairs[:, 0]), pairs[:, 1]
+        z0, kernels, leaves = prog.setup(init_keys, times, dyn, draws)  # z0: (chains, ...)
     total = int(warmup) + int(draws)
     n_dev = len(devices) if chain_method == "parallel" else 1
 
     def one(c):
         z0_c = jax.tree.map(lambda a: a[c], z0)
         cb = None if progress is None else (lambda n: progress(c, n))
-        return prog.run_chain(z0_c, kernel_keys[c], times, dyn, total, devices[c % n_dev], cb)
+        return prog.run_chain(kernels, z0_c, kernel_keys[c], leaves, total, devices[c % n_dev],
+                              cb)
 
     if chain_method == "parallel" and n_dev > 1:
         # one worker per device; chain c runs on device c mod n_dev
