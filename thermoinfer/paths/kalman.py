@@ -697,6 +697,7 @@ def steady_state_error_bound(stats: LocalizationStatistics, A, b, D, noise_sd, *
     return _steady(stats, "fast", kernel.Phi[0], kernel.Sigma[0], r2, x_star, mu0, C0)[1]
 
 
+@float64
 def localization_log_likelihood(stats: LocalizationStatistics, A, b, D, noise_sd, *,
                                 initial_mean=None, initial_cov=None, method: str = "auto"):
     r"""$\ln p(\boldsymbol y_0,\dots,\boldsymbol y_{N-1})$ of all replicas under localization noise, nats.

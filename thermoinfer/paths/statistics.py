@@ -50,6 +50,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._x64 import float64
 from ..errors import InputError
 from .kernels import AffineKernel, IsotropicOUKernel
 
@@ -274,6 +275,7 @@ def _scattered(x, steps, mask) -> ScatteredTransitions:
                                 padded(np.ones(m), 0.0))
 
 
+@float64
 def affine_log_likelihood(stats: TransitionStatistics, A, b, D):
     r"""$\sum_i\ln p(\boldsymbol x_{i+1}\mid\boldsymbol x_i;\Delta_i)$ of affine dynamics from statistics, nats.
 
