@@ -7,8 +7,8 @@ $k_B = 1$) of an overdamped Langevin process $d\boldsymbol x = \boldsymbol F(\bo
 * **thermoinfer**: :func:`thermoinfer.inference.fit.fit` (NUTS, 2 chains, 1000 draws after
   1000 warmup, no predictive draws); the estimate is the posterior mean of
   ``thermodynamics/entropy_production_rate``, the interval its equal-tailed 90% credible
-  interval; for ``polynomial-drift`` (the Stratonovich functional along the path) also those
-  of ``entropy_production_rate_projected`` (row "... (projected)").
+  interval; for ``polynomial-drift`` (the variational rate over polynomial potentials) also
+  those of ``entropy_production_rate_stratonovich`` (row "... (Stratonovich)").
 * **SFI**: ``OverdampedLangevinInference`` with SFI's defaults (``compute_diffusion_constant()``,
   ``infer_force_linear(basis)``, ``compute_entropy_production()``; Frishman & Ronceray,
   Phys. Rev. X 10, 021009 (2020)); the basis is vector monomials of the degrees that span the
@@ -156,7 +156,7 @@ def _sfi_fit(X, dt, degrees) -> dict:
 #: thermoinfer's entropy-production variables, by the suffix of their row label (a variable that
 #: a model does not give is left out)
 THERMOINFER_SERIES = {"": "entropy_production_rate",
-                      " (projected)": "entropy_production_rate_projected"}
+                      " (Stratonovich)": "entropy_production_rate_stratonovich"}
 
 
 def _thermoinfer_fit(ds, label, model, options, draws, warmup) -> dict:
@@ -675,7 +675,7 @@ def main(argv=None) -> int:
            for c, (t, about) in truths.items()]
     md += ["", f"thermoinfer: NUTS, 2 chains, {draws} draws, {warmup} warmup; posterior mean and "
            "90% equal-tailed interval of `thermodynamics/entropy_production_rate` (and of "
-           "`entropy_production_rate_projected` where the model gives it). SFI: "
+           "`entropy_production_rate_stratonovich` where the model gives it). SFI: "
            "`Sdot_debiased` (and the raw `Sdot`) +- 1.645 `Sdot_error`. Warm: a second fit in "
            "the same process; cold: a fresh process, everything included; peak RSS of that "
            "process.", "", header, *rows]

@@ -44,6 +44,15 @@ Deterministic sites: ``coefficients`` (length/time, standardised basis), ``drift
 (the same force in the monomials of the raw coordinates $\boldsymbol x$: column $\boldsymbol x^{\boldsymbol\beta}$
 in length$^{1-|\boldsymbol\beta|}$/time), ``diffusion`` $D$ (length²/time), ``diffusion_scale``
 $\sqrt{D_{ii}}$ (length/√time).
+
+Derived quantities (:func:`derived_quantities`, group ``thermodynamics``, nat/time):
+``entropy_production_rate``, the projected steady rate (calibrated posterior), and
+``entropy_production_rate_stratonovich``, the Stratonovich functional along the observed path
+(its posterior is about twice too narrow).
+
+Exact sampling: with ``prior="conjugate"``, ``thermoinfer.inference.fit.fit(...,
+sampler="conjugate")`` (CLI ``--sampler conjugate``) fills the posterior with independent draws
+of :func:`conjugate_posterior` instead of running NUTS (:data:`CONJUGATE_OPTIONS`).
 """
 
 from __future__ import annotations
@@ -84,7 +93,8 @@ _neuron = load_model(Path(__file__).with_name("neuron.py"))
 NAME = "polynomial-drift"
 DESCRIPTION = ("overdamped Langevin dynamics in any dimension with a polynomial force (monomials "
                "up to --option degree=N, default 3) and constant diffusion D; Euler-Maruyama "
-               "likelihood, Stratonovich entropy production")
+               "likelihood, steady entropy production (projected), exact conjugate posterior "
+               "(--sampler conjugate)")
 
 PARAMETERS = {
     "coefficients": ("length_unit time_unit-1",
@@ -115,6 +125,9 @@ PRIORS = {"coefficient_scale": 10.0, "diffusion_log_sd": 1.5, "lkj_concentration
 PRIOR_KINDS = ("normal", "conjugate")
 #: default total degree of the basis
 DEGREE = 3
+#: model keyword values under which :func:`conjugate_posterior` is the exact posterior of
+#: :func:`model` (the fit's ``sampler="conjugate"`` requires them)
+CONJUGATE_OPTIONS = {"prior": "conjugate"}
 _OPTIONS = ("degree", "prior", "temperature", *PRIORS)
 
 
@@ -424,18 +437,22 @@ def derived_quantities(samples, data):
 
     ``thermodynamics``:
 
-    * ``entropy_production_rate``: the Stratonovich functional along the observed path,
-      $\hat\sigma = \tau^{-1}\sum_i\Delta\boldsymbol x_i^\top D^{-1}\boldsymbol F_\Theta(\bar{\boldsymbol x}_i)$
-      (:func:`thermoinfer.paths.polynomial.stratonovich_entropy_rate`, $O(pd)$ per draw from
-      the precomputed midpoint statistic);
-    * ``entropy_production_rate_projected``: the variational steady rate
-      $\min_\psi\tau^{-1}\sum_ih_i|\boldsymbol F_\Theta - D\nabla\psi|^2_{D^{-1}}$ over polynomial
-      potentials (:func:`thermoinfer.paths.polynomial.projected_entropy_rate`).
+    * ``entropy_production_rate`` (the primary estimate): the variational steady rate on the
+      observed points,
+      $\hat\sigma_\perp = \min_\psi\tau^{-1}\sum_ih_i|\boldsymbol F_\Theta - D\nabla\psi|^2_{D^{-1}}$
+      over polynomial potentials $\psi$ of degree $\le N + 1$
+      (:func:`thermoinfer.paths.polynomial.projected_entropy_rate`); its posterior spread matches
+      its sampling spread over replicate data sets (calibrated intervals);
+    * ``entropy_production_rate_stratonovich``: the Stratonovich functional along the observed
+      path, $\hat\sigma = \tau^{-1}\sum_i\Delta\boldsymbol x_i^\top D^{-1}\boldsymbol F_\Theta(\bar{\boldsymbol x}_i)$
+      (:func:`thermoinfer.paths.polynomial.stratonovich_entropy_rate`, $O(pd)$ per draw from the
+      precomputed midpoint statistic). Its posterior is **about twice too narrow**: the path
+      noise in it is fixed by the data, so its posterior sd is about half of its sampling sd;
+      do not read its credible intervals as uncertainties.
 
-    For a stationary process both estimate the steady entropy-production rate of the fitted
-    force; docs/polynomial-drift.md compares them (the posterior spread of the first one is
-    about half its sampling spread, the second one's is calibrated) and gives their bias at a
-    coarse recording step.
+    For a stationary process both estimate the steady entropy-production rate $\sigma$ of the
+    fitted force; docs/polynomial-drift.md compares them and gives their finite-data bias and
+    their bias at a coarse recording step.
     """
     from thermoinfer.data.schema import per_time
 
@@ -444,14 +461,16 @@ def derived_quantities(samples, data):
     units = per_time("nat", data.get("time_units", "time_unit"))
     return {"thermodynamics": {
         "entropy_production_rate": (
-            (), np.asarray(stratonovich_entropy_rate(stats, theta, D)), units,
-            "Stratonovich entropy production rate along the observed path, tau^-1 sum dx . "
-            "D^-1 F(midpoint) (k_B per unit time)"),
-        "entropy_production_rate_projected": (
             (), np.asarray(projected_entropy_rate(stats, theta, D)), units,
             "steady entropy production rate of the fitted force, min over polynomial potentials "
             "psi of the time average of (F - D grad psi) . D^-1 (F - D grad psi) (k_B per unit "
-            "time)"),
+            "time; calibrated posterior)"),
+        "entropy_production_rate_stratonovich": (
+            (), np.asarray(stratonovich_entropy_rate(stats, theta, D)), units,
+            "Stratonovich entropy production rate along the observed path, tau^-1 sum dx . "
+            "D^-1 F(midpoint) (k_B per unit time); caveat: its posterior is about twice too "
+            "narrow (the path noise is fixed by the data), use entropy_production_rate for "
+            "intervals"),
     }}
 
 

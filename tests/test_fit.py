@@ -290,3 +290,103 @@ def test_linear_ou_posterior_has_no_constant_entries_and_named_pairs():
     table = azs.summary(tree, group="posterior", ci_prob=0.9, ci_kind="eti")
     assert not table["mcse_sd"].isna().any(), table[table["mcse_sd"].isna()]
     assert "log_likelihood" not in tree.children  # opt-in
+
+
+# ------------------------------------------------------------------------- sampler="conjugate"
+
+
+def _trajectories(frames=200, seed_=8):
+    """A 2-D random walk (one replica): any model of component data accepts it."""
+    from thermoinfer.data.observations import make_observations
+
+    rng = np.random.default_rng(seed(seed_))
+    x = np.cumsum(rng.normal(size=(1, frames, 2)) * 0.1, axis=1)
+    return make_observations(x, np.arange(frames) * 0.01, components=["x", "y"])
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    (dict(model="polynomial-drift", sampler="gibbs"),
+     r"sampler must be one of \['conjugate', 'nuts'\], got 'gibbs'"),
+    (dict(model="polynomial-drift", sampler="conjugate", method="svi",
+          options={"prior": "conjugate"}),
+     r"sampler 'conjugate' replaces NUTS.*got method 'svi'.*method='nuts'"),
+    (dict(model="linear-ou", sampler="conjugate"),
+     r"sampler 'conjugate' needs a model with an exact conjugate posterior.*'linear-ou' has "
+     r"none: use sampler='nuts'"),
+    (dict(model="polynomial-drift", sampler="conjugate"),
+     r"only with prior='conjugate', got prior='normal': give options=\{'prior': 'conjugate'\} "
+     r"\(CLI --option prior=conjugate\)"),
+])
+def test_sampler_conjugate_refuses_bad_use(kwargs, fragment):
+    with pytest.raises(InputError, match=fragment):
+        fit(_trajectories(), **kwargs)
+
+
+def test_cli_sampler_conjugate(tmp_path, capsys):
+    """--sampler conjugate: exact draws of polynomial-drift written as a fit; every bad use is
+    one line on stderr and exit status 2."""
+    from thermoinfer.data.observations import write_trajectories_csv
+
+    csv = write_trajectories_csv(_trajectories(), tmp_path / "walk.csv")
+    base = ["fit", str(csv), "--model", "polynomial-drift", "--option", "degree=1"]
+    for args, fragment in (
+            ([*base, "--sampler", "gibbs"], "invalid choice: 'gibbs'"),
+            ([*base, "--sampler", "conjugate"], "--option prior=conjugate"),
+            ([*base, "--sampler", "conjugate", "--option", "prior=conjugate", "--method", "svi"],
+             "--sampler conjugate replaces NUTS"),
+            (["fit", str(csv), "--model", "linear-ou", "--sampler", "conjugate"],
+             "has none: use sampler='nuts'")):
+        rc = main(args)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert rc == 2 and len(err) == 1 and fragment in err[0], (args, rc, err)
+    out = tmp_path / "fit.nc"
+    rc = main([*base, "--option", "prior=conjugate", "--sampler", "conjugate", "--chains", "2",
+               "--draws", "200", "--json", "-o", str(out)])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["sampler"] == "conjugate" and res["diagnostics"]["ok"]
+    tree = read_fit(out)
+    assert tree.attrs["sampler"] == tree.attrs["inference_method"] == "conjugate"
+    assert tree["posterior"]["coefficients"].shape == (2, 200, 2, 3)
+    assert set(tree["sample_stats"].data_vars) == {"lp"}
+    assert json.loads(tree.attrs["config_json"])["sampler"] == "conjugate"
+
+
+# ---------------------------------------------------------------- thinned posterior predictive
+
+
+@pytest.mark.parametrize("chains", [1, 2, 4, 8, 11, 16])
+def test_ppc_draws_give_every_chain_more_draws_than_chains(chains):
+    """Whatever the request and the data size, each chain gets min(draws, chains + 1) draws or
+    more (ArviZ reads a draw dim shorter than the chain dim as mislabelled), distinct and within
+    the chain, and never more than asked where the request allows chains + 1 per chain."""
+    from thermoinfer.inference.fit import PPC_AUTO_DRAWS, _ppc_draws
+
+    for draws in (4, 5, 20, 1000):
+        for spec in ("auto", True, 1, 7, 1000):
+            for values in (10, 10**5, 6 * 10**5, 10**6, 10**8):
+                idx = _ppc_draws(spec, chains, draws, values)
+                assert idx.size >= min(draws, chains + 1), (spec, chains, draws, values, idx)
+                assert idx.size <= draws and np.all(np.diff(idx) > 0)
+                assert idx[0] >= 0 and idx[-1] <= draws - 1
+                if spec == "auto" and values == 10:
+                    assert idx.size == min(draws, max(chains + 1,
+                                                      min(chains * draws, PPC_AUTO_DRAWS) // chains))
+    assert _ppc_draws(False, chains, 100, 10) is None and _ppc_draws(0, chains, 100, 10) is None
+
+
+@pytest.mark.slow
+def test_auto_predictive_at_scale_has_no_chain_longer_than_draw_warning():
+    """At 312 502 frames of 2-D data (625 002 numbers per draw) the automatic thinning left
+    10^7 // 625 002 = 15 draws, 3 per chain for 4 chains, and ArviZ warned "Found chain
+    dimension to be longer than draw dimension" (the smallest size where it did: at 312 501
+    frames 16 draws, 4 per chain, passed). Now each chain keeps chains + 1 = 5 draws, with no
+    warning. Exact conjugate draws keep it fast."""
+    ds = _trajectories(312_502)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*longer than .* dimension", category=UserWarning)
+        tree = fit(ds, "polynomial-drift", sampler="conjugate", chains=4, draws=25,
+                   options={"prior": "conjugate", "degree": 1}, seed=seed(9))
+    ppc = tree["posterior_predictive"]
+    assert ppc["obs"].shape == (4, 5, 1, 312_501, 2)
+    assert ppc.attrs["draws_simulated"] == 20

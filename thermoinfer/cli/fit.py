@@ -1,12 +1,14 @@
 """``thermoinfer fit``: fit a model to measured trajectories (NUTS or SVI) and write the posterior.
 
-``thermoinfer fit DATA --model NAME [--method nuts|svi] [--chains --draws --warmup --seed]
-[--temperature T] [--rule RULE] -o FIT.nc`` reads observations (netCDF or CSV, schema of
+``thermoinfer fit DATA --model NAME [--method nuts|svi] [--sampler nuts|conjugate]
+[--chains --draws --warmup --seed] [--temperature T] [--rule RULE] -o FIT.nc`` reads observations (netCDF or CSV, schema of
 :mod:`thermoinfer.data.observations`), validates them before any sampling (bad data: one line on
 stderr, exit status 2), fits, prints the ArviZ summary with R-hat, ESS and divergences, and
 writes the DataTree (posterior, sample_stats, log_likelihood, observed_data,
 posterior_predictive, thermodynamics, information, diagnostics) to netCDF.
-``thermoinfer fit --list-models`` lists the model programs.
+``thermoinfer fit --list-models`` lists the model programs. ``--sampler conjugate`` replaces
+NUTS by independent draws of the exact posterior, for a model that has one in closed form
+(``polynomial-drift`` with ``--option prior=conjugate``).
 """
 
 from __future__ import annotations
@@ -112,6 +114,10 @@ def register(subparsers) -> None:
                    help="list the model programs with a one-line description and exit")
     p.add_argument("--method", choices=("nuts", "svi"), default="nuts",
                    help="NUTS sampling or stochastic variational inference (default nuts)")
+    p.add_argument("--sampler", choices=("nuts", "conjugate"), default="nuts",
+                   help="with --method nuts: NUTS, or 'conjugate': chains x draws independent "
+                        "draws of the exact posterior, no warmup (only models with a closed-form "
+                        "posterior: polynomial-drift with --option prior=conjugate; default nuts)")
     p.add_argument("--chains", type=_positive_int, default=4, help="NUTS chains (default 4)")
     p.add_argument("--draws", type=_positive_int, default=1000,
                    help="draws per chain kept after warmup, or SVI guide draws (default 1000)")
@@ -142,7 +148,7 @@ def register(subparsers) -> None:
                    help="skip the posterior_predictive group")
     p.add_argument("--predictive-draws", type=_predictive_draws, default="auto", metavar="N|all",
                    help="draws given a simulated posterior predictive (default: at most 100, "
-                        "and at most 10^7 numbers)")
+                        "and at most 10^7 numbers; always at least chains + 1 per chain)")
     p.add_argument("--log-likelihood", action="store_true",
                    help="store the pointwise log-likelihood (chains x draws x frames numbers; "
                         "needed for LOO model comparison)")
@@ -215,7 +221,10 @@ def run(args) -> int:
         from ..data.io import check_output_path
 
         check_output_path(args.output, option="-o")
-    if args.method == "nuts":
+    if args.sampler == "conjugate" and args.method != "nuts":
+        raise InputError(f"--sampler conjugate replaces NUTS, so it goes with --method nuts, got "
+                         f"--method {args.method}; drop --sampler conjugate or use --method nuts.")
+    if args.method == "nuts" and args.sampler == "nuts":
         _host_devices(args.chains)
     if args.rule_file:
         from ._memorization_args import load_rule_file
@@ -232,7 +241,8 @@ def run(args) -> int:
     command = shlex.join(["thermoinfer", *sys.argv[1:]]) if sys.argv[1:2] == ["fit"] else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PoorDiagnosticsWarning)
-        tree = fit(data, args.model, method=args.method, chains=args.chains, draws=args.draws,
+        tree = fit(data, args.model, method=args.method, sampler=args.sampler,
+                   chains=args.chains, draws=args.draws,
                    warmup=args.warmup, seed=args.seed, ci_prob=args.ci_prob,
                    temperature=args.temperature, rule=args.rule, options=dict(args.option),
                    svi_steps=args.svi_steps, guide=args.guide,
@@ -250,6 +260,7 @@ def run(args) -> int:
         print_json({
             "model": tree.attrs["model"],
             "method": args.method,
+            "sampler": tree.attrs["sampler"],
             "output": args.output,
             "temperature": tree.attrs["temperature"],
             "identifiability": tree.attrs["identifiability"],

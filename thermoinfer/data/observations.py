@@ -35,8 +35,11 @@ $\pm1$, missing inputs for a neuron model — and answers with one
 :class:`~thermoinfer.errors.InputError` whose message names the variable, the place and the fix
 (the CLI prints it as one line and exits with status 2).
 
-Writers (:func:`make_observations`, :func:`write_observations`, :func:`simulate_linear_ou`,
-:func:`simulate_neuron`) make example data in the same schema.
+Writers (:func:`make_observations`, :func:`write_observations`, :func:`simulate_linear_ou`
+(exact samples of a linear OU process), :func:`simulate_langevin` (Euler–Maruyama paths of
+$d\boldsymbol x = \boldsymbol F(\boldsymbol x)\,dt + \sqrt{2D}\,d\boldsymbol W$ for any force, on a
+fine internal step, recorded on the given grid), :func:`simulate_neuron`) make example data in
+the same schema.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ __all__ = [
     "write_observations",
     "write_trajectories_csv",
     "simulate_linear_ou",
+    "simulate_langevin",
     "simulate_neuron",
 ]
 

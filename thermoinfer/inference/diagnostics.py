@@ -168,9 +168,10 @@ def diagnose(tree: xr.DataTree, *, ci_prob: float, method: str = "nuts",
         ``tree_depth``).
     ci_prob : float
         Probability of the equal-tailed credible intervals in the summaries.
-    method : {"nuts", "svi"}
+    method : {"nuts", "svi", "conjugate"}
         NUTS: R-hat, ESS, divergences, tree depth, E-BFMI. SVI (independent draws from the guide):
-        the Pareto $\\hat k$ of the importance weights instead.
+        the Pareto $\\hat k$ of the importance weights instead. Conjugate (independent exact
+        posterior draws): R-hat and ESS are reported, not gated.
     max_tree_depth : int, optional
         The sampler's maximum tree depth (saturation check).
     pareto_k : float, optional

@@ -1,12 +1,14 @@
-r"""Fit a model program to measured trajectories: NUTS or SVI → an ArviZ ``DataTree``.
+r"""Fit a model program to measured trajectories: NUTS, SVI or exact conjugate draws → an ArviZ ``DataTree``.
 
 :func:`fit` validates the observations (before any sampling), loads the model program by name
-or path (:mod:`thermoinfer.inference.registry`), samples its posterior with numpyro and returns
-an ``xarray.DataTree`` with the ArviZ groups
+or path (:mod:`thermoinfer.inference.registry`), samples its posterior with numpyro (or, with
+``sampler="conjugate"``, draws it exactly from the model's closed form) and returns an
+``xarray.DataTree`` with the ArviZ groups
 
 * ``posterior`` (``chain, draw, ...``; units and meaning of every site from the model's
   ``PARAMETERS``), ``sample_stats`` (NUTS: divergences, energy, tree depth, step size; SVI: the
-  importance log-weights of the guide's draws), ``log_likelihood`` (only with
+  importance log-weights of the guide's draws; conjugate: the log density ``lp`` of each
+  draw), ``log_likelihood`` (only with
   ``log_likelihood=True``: ``obs``, **one term per transition**, dims
   ``chain, draw, replica, time``, the transition $t_i\to t_{i+1}$ labelled by $t_{i+1}$; computed
   after sampling, in chunks of draws), ``observed_data``, ``posterior_predictive`` (paths
@@ -53,6 +55,20 @@ chains × draws × frames is built unless asked: the pointwise log-likelihood is
 (``log_likelihood=True``), the posterior predictive is thinned by default to at most
 :data:`PPC_AUTO_DRAWS` draws and :data:`PPC_AUTO_VALUES` numbers.
 
+Exact conjugate draws
+---------------------
+A model file that defines ``conjugate_posterior(data, key, n_draws)`` (the exact posterior
+of a conjugate prior, as independent draws; ``polynomial-drift``) can be fitted with
+``sampler="conjugate"``: the ``chains`` × ``draws`` draws are i.i.d. from the exact posterior
+(reshaped to ``(chain, draw)``, no warmup, no Markov chain), and the tree is built as for NUTS —
+same posterior sites, derived groups, predictive, log-likelihood and diagnostics summary — with
+``sample_stats`` holding only ``lp`` (the model's log density at each draw in the sampler's
+unconstrained coordinates, NUTS's ``lp``) and the root attributes ``inference_method`` and
+``sampler`` set to ``"conjugate"``. It is allowed only when the model's options are those under
+which the closed form is exact (the model's ``CONJUGATE_OPTIONS``, e.g. ``prior="conjugate"``).
+R-hat and ESS of independent draws need no checking: the diagnostics report them without
+gating on them.
+
 Model comparison
 ----------------
 :func:`loo` and :func:`compare_rules` compare models by PSIS-LOO over the pointwise
@@ -89,9 +105,12 @@ from .registry import load_model
 
 __all__ = ["fit", "loo", "compare_rules", "RuleComparison", "read_fit", "validate_fit",
            "write_fit", "FIT_DIMS", "METHODS", "GUIDES", "EXTRA_FIELDS", "PoorDiagnosticsWarning",
-           "prepare", "Prepared", "SVI_MIN_DRAWS", "PPC_AUTO_DRAWS", "PPC_AUTO_VALUES"]
+           "prepare", "Prepared", "SVI_MIN_DRAWS", "PPC_AUTO_DRAWS", "PPC_AUTO_VALUES",
+           "SAMPLERS"]
 
 METHODS = ("nuts", "svi")
+#: samplers of ``method="nuts"``: NUTS, or independent draws of a model's exact conjugate posterior
+SAMPLERS = ("nuts", "conjugate")
 #: variational families for ``method="svi"`` (numpyro autoguides)
 GUIDES = ("multivariate_normal", "diagonal_normal", "laplace")
 #: per-draw NUTS fields collected for ``sample_stats``
@@ -244,8 +263,9 @@ def _prefetch_diagnostics() -> None:
                      name="thermoinfer-prefetch").start()
 
 
-def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws: int = 1000,
-        warmup: int = 1000, seed: int = 0, ci_prob: float = 0.94, temperature=None, rule=None,
+def fit(data, model="linear-ou", *, method: str = "nuts", sampler: str = "nuts", chains: int = 4,
+        draws: int = 1000, warmup: int = 1000, seed: int = 0, ci_prob: float = 0.94,
+        temperature=None, rule=None,
         options: dict | None = None, chain_method: str | None = None,
         target_accept: float = 0.8, max_tree_depth: int = 10, svi_steps: int = 5000,
         svi_step_size: float = 0.01, guide: str = "multivariate_normal",
@@ -265,6 +285,13 @@ def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws
     method : {"nuts", "svi"}
         NUTS (``chains`` × ``draws`` after ``warmup``) or stochastic variational inference
         (``svi_steps`` of Adam on the ELBO, then ``draws`` independent draws of the guide).
+    sampler : {"nuts", "conjugate"}
+        With ``method="nuts"``: NUTS, or ``"conjugate"``: ``chains`` × ``draws`` independent
+        draws of the exact posterior from the model's ``conjugate_posterior`` (module
+        docstring; only for a model that defines it, with the options of its
+        ``CONJUGATE_OPTIONS``, e.g. ``options={"prior": "conjugate"}`` for
+        ``polynomial-drift``). ``warmup``, ``chain_method``, ``target_accept`` and
+        ``max_tree_depth`` are then unused.
     chains, draws, warmup : int
         NUTS chains, kept draws per chain, warmup (adaptation) steps per chain.
     seed : int
@@ -289,7 +316,10 @@ def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws
     posterior_predictive : bool, int or "auto"
         Simulate the ``posterior_predictive`` group: ``True`` one path set per draw, an integer
         that many draws (evenly thinned, all chains together), ``"auto"`` at most
-        :data:`PPC_AUTO_DRAWS` draws and :data:`PPC_AUTO_VALUES` numbers, ``False`` none.
+        :data:`PPC_AUTO_DRAWS` draws and :data:`PPC_AUTO_VALUES` numbers, ``False`` none. Every
+        chain gets at least ``chains + 1`` draws (when it has them), so that ArviZ can tell
+        the ``draw`` dim from the ``chain`` dim: at very large data this exceeds the
+        :data:`PPC_AUTO_VALUES` budget, up to ``chains`` × (``chains`` + 1) path sets.
     log_likelihood : bool
         Store the pointwise log-likelihood (one term per transition and draw: chains × draws ×
         frames numbers), needed by :func:`loo`; computed after sampling, in chunks.
@@ -310,7 +340,9 @@ def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws
     Raises
     ------
     InputError
-        Bad data or options (before any sampling).
+        Bad data or options (before any sampling); ``sampler="conjugate"`` with ``method="svi"``,
+        with a model without ``conjugate_posterior`` or with options other than its
+        ``CONJUGATE_OPTIONS``.
 
     Warns
     -----
@@ -329,6 +361,11 @@ def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws
     0.5...
     """
     check_choice("method", method, METHODS)
+    check_choice("sampler", sampler, SAMPLERS)
+    if sampler == "conjugate" and method != "nuts":
+        raise InputError(f"sampler 'conjugate' replaces NUTS, so it goes with method 'nuts', got "
+                         f"method {method!r}; drop sampler='conjugate' (CLI --sampler) or use "
+                         "method='nuts'.")
     check_choice("guide", guide, GUIDES)
     chains, draws, warmup, svi_steps, max_tree_depth = (
         check_int(name, value, minimum=low) for name, value, low in (
@@ -351,6 +388,8 @@ def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws
     posterior_predictive = _check_ppc(posterior_predictive)
     log_likelihood = bool(log_likelihood)
     prep = prepare(data, model, temperature=temperature, rule=rule, options=options)
+    if sampler == "conjugate":
+        _check_conjugate(prep)
 
     import jax
 
@@ -363,7 +402,13 @@ def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws
                   temperature=temperature, rule=rule, options=options or {},
                   source=str(data) if isinstance(data, (str, os.PathLike)) else "dataset")
     with jax.enable_x64(True):
-        if method == "nuts":
+        if sampler == "conjugate":
+            config.update(sampler="conjugate", chains=int(chains), draws=int(draws))
+            tree, extra = _run_conjugate(prep, chains=int(chains), draws=int(draws),
+                                         seed=int(seed),
+                                         posterior_predictive=posterior_predictive,
+                                         log_likelihood=log_likelihood)
+        elif method == "nuts":
             # the schedule is not part of the configuration: it does not change the draws
             config.update(chains=int(chains), draws=int(draws), warmup=int(warmup),
                           target_accept=float(target_accept),
@@ -391,8 +436,9 @@ def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws
         tree = _to_numpy(tree)
         _add_derived(tree, prep)
     _finish_attrs(tree, prep, config, seed=int(seed), command=command, extra=extra)
-    diag = diagnose(tree, ci_prob=float(ci_prob), method=method,
-                    max_tree_depth=int(max_tree_depth) if method == "nuts" else None,
+    kind = "conjugate" if sampler == "conjugate" else method
+    diag = diagnose(tree, ci_prob=float(ci_prob), method=kind,
+                    max_tree_depth=int(max_tree_depth) if kind == "nuts" else None,
                     pareto_k=extra.get("pareto_k"))
     dnode = diag.tree
     if method == "svi":
@@ -403,7 +449,7 @@ def fit(data, model="linear-ou", *, method: str = "nuts", chains: int = 4, draws
         print(diag.text)
     if diag.problems:
         warnings.warn(PoorDiagnosticsWarning(
-            f"fit of model {prep.module.NAME!r} ({method}): " + "; ".join(diag.problems)),
+            f"fit of model {prep.module.NAME!r} ({kind}): " + "; ".join(diag.problems)),
             stacklevel=2)
     return tree
 
@@ -457,7 +503,12 @@ def _check_ppc(value):
 
 
 def _ppc_draws(spec, chains, draws, values_per_draw):
-    """Indices (within each chain) of the draws given a posterior predictive, or ``None``."""
+    """Indices (within each chain) of the draws given a posterior predictive, or ``None``.
+
+    ``n`` draws in all (``True``: every draw; ``"auto"``: at most :data:`PPC_AUTO_DRAWS` and
+    :data:`PPC_AUTO_VALUES` numbers, at least one per chain; an integer: that many), evenly
+    spaced in each chain, ``min(draws, max(chains + 1, n // chains))`` per chain.
+    """
     if spec is False or spec == 0:
         return None
     if spec is True:
@@ -467,7 +518,9 @@ def _ppc_draws(spec, chains, draws, values_per_draw):
                 max(chains, PPC_AUTO_VALUES // max(int(values_per_draw), 1)))
     else:
         n = int(spec)
-    per_chain = max(1, min(draws, n // chains))
+    # at least chains + 1 per chain: ArviZ takes a draw dim shorter than the chain dim for a
+    # mislabelled array (and warns)
+    per_chain = min(draws, max(chains + 1, n // chains))
     return np.unique(np.linspace(0, draws - 1, per_chain).round().astype(int))
 
 
@@ -572,6 +625,105 @@ def _run_nuts(prep, *, chains, draws, warmup, seed, chain_method, target_accept,
     extra = {"sampling_time_s": elapsed, "chain_method": res.chain_method,
              "devices": res.devices}
     return tree, extra
+
+
+def _check_conjugate(prep) -> None:
+    """``sampler="conjugate"`` needs the model's ``conjugate_posterior`` and the options under
+    which it is exact (``CONJUGATE_OPTIONS``)."""
+    module = prep.module
+    if not callable(getattr(module, "conjugate_posterior", None)):
+        raise InputError(f"sampler 'conjugate' needs a model with an exact conjugate posterior (a "
+                         f"function conjugate_posterior in its model file); model "
+                         f"{module.NAME!r} has none: use sampler='nuts' (CLI --sampler nuts).")
+    for key, want in dict(getattr(module, "CONJUGATE_OPTIONS", {}) or {}).items():
+        got = prep.kwargs.get(key)
+        if got != want:
+            raise InputError(f"sampler 'conjugate' draws the exact posterior of model "
+                             f"{module.NAME!r} only with {key}={want!r}, got {key}={got!r}: give "
+                             f"options={{{key!r}: {want!r}}} (CLI --option {key}={want}), or "
+                             "use sampler='nuts'.")
+
+
+def _posterior_site_names(prep, draw):
+    """``(latent, deterministic)`` site names of the model program (as the sampler runs it)."""
+    import jax
+    from numpyro import handlers
+
+    times, kwargs = _sampling_inputs(prep)
+    tr = handlers.trace(handlers.substitute(handlers.seed(prep.module.model, jax.random.key(0)),
+                                            data=draw)).get_trace(times, **kwargs)
+    latent = [n for n, site in tr.items() if site["type"] == "sample" and not site["is_observed"]]
+    return latent, [n for n, site in tr.items() if site["type"] == "deterministic"]
+
+
+def _conjugate_log_density(prep, samples, latent, n_total):
+    """NUTS's ``lp`` of each draw: minus the potential energy (log joint density in the
+    unconstrained coordinates of the sampled sites, Jacobians included)."""
+    import jax
+    from numpyro.infer.util import potential_energy, unconstrain_fn
+
+    times, kwargs = _sampling_inputs(prep)
+    model = prep.module.model
+    args = (times,)
+
+    def lp(params):
+        u = unconstrain_fn(model, args, kwargs, params)
+        return -potential_energy(model, args, kwargs, u)
+
+    fn = jax.jit(jax.vmap(lp))
+    out = np.empty(n_total)
+    step = 1000
+    for a in range(0, n_total, step):
+        out[a:a + step] = np.asarray(fn({k: samples[k][a:a + step] for k in latent}))
+    return out
+
+
+def _run_conjugate(prep, *, chains, draws, seed, posterior_predictive, log_likelihood):
+    """Independent draws of the model's exact posterior (``conjugate_posterior``), laid out and
+    completed as :func:`_run_nuts` does."""
+    import arviz_base as azb
+    import jax
+
+    key_run, key_pred = jax.random.split(jax.random.key(seed))
+    n_total = chains * draws
+    data = dict(times=prep.times, observations=prep.observations, **prep.kwargs)
+    t0 = time.perf_counter()
+    drawn = prep.module.conjugate_posterior(data, key_run, n_total)
+    elapsed = time.perf_counter() - t0
+    flat = {k: np.asarray(v) for k, v in drawn.items()}
+    first = {k: v[0] for k, v in flat.items()}
+    shapes = _trace_shapes(prep.module, prep.times, prep.observations, prep.kwargs, first)
+    latent, determ = _posterior_site_names(prep, first)
+    missing = sorted(n for n in (*latent, *determ) if n not in flat)
+    if missing:
+        raise RuntimeError(f"model {prep.module.NAME!r}: conjugate_posterior returned no draws "
+                           f"of the site(s) {missing}.")
+    flat = {k: v for k, v in flat.items() if k in latent or k in determ}
+    bad = sorted(k for k, v in flat.items() if v.shape != (n_total, *shapes[k]))
+    if bad:
+        raise RuntimeError(f"model {prep.module.NAME!r}: conjugate_posterior returned draws of "
+                           f"the wrong shape for {bad}.")
+    samples = {k: v.reshape((chains, draws) + v.shape[1:]) for k, v in flat.items()}
+    lp = _conjugate_log_density(prep, flat, latent, n_total)
+    obs_dim, coords, sizes = _coords(prep, shapes)
+    dims = _site_dims(prep.module, shapes, obs_dim, sizes)
+    obs_value = prep.observations[:, 1:] if shapes["obs"][1] == prep.times.shape[0] - 1 \
+        else prep.observations
+    post, dims = _summarisable(prep, samples, dims, coords)
+    groups = {
+        "posterior": post,
+        "sample_stats": {"lp": lp.reshape(chains, draws)},
+        "observed_data": {"obs": obs_value},
+    }
+    if log_likelihood:
+        loglik = _pointwise_log_likelihood(prep, flat, n_total)
+        groups["log_likelihood"] = {"obs": loglik.reshape((chains, draws) + loglik.shape[1:])}
+    tree = azb.from_dict(groups, dims=dims, coords=_used_coords(coords, dims))
+    idx = _ppc_draws(posterior_predictive, chains, draws, obs_value.size)
+    if idx is not None:
+        tree["posterior_predictive"] = _ppc_group(prep, samples, idx, key_pred, chains, dims,
+                                                  coords)
+    return tree, {"sampling_time_s": elapsed}
 
 
 class _chain_progress:
@@ -863,11 +1015,14 @@ def _finish_attrs(tree, prep, config, *, seed, command, extra):
         conv["temperature"] = "inferred" if T is None else float(T)
     attrs = provenance(config=config, seed=seed, command=command)
     attrs.update(conventions_attrs(**conv))
+    kind = config.get("sampler", config["method"])
     attrs.update({
-        "title": f"thermoinfer fit of model {module.NAME!r} ({config['method']})",
+        "title": f"thermoinfer fit of model {module.NAME!r} ("
+                 + ("exact conjugate posterior draws" if kind == "conjugate" else kind) + ")",
         "model": str(module.NAME),
         "model_description": str(module.DESCRIPTION),
-        "inference_method": config["method"],
+        "inference_method": kind,
+        "sampler": kind,
         "ci_prob": float(config["ci_prob"]),
         "ci_kind": "eti",
         "sampling_time_s": float(extra["sampling_time_s"]),

@@ -1,4 +1,4 @@
-"""Path log-probabilities, forward and time-reversed: the single path density of thermoinfer.
+r"""Path log-probabilities, forward and time-reversed: the single path density of thermoinfer.
 
 * :mod:`~thermoinfer.paths.linear`: exact Gaussian transitions of affine dynamics
   (Van Loan block exponentials) and the isotropic OU fast path of the Hebbian neuron.
@@ -8,6 +8,11 @@
   exact likelihoods from them, at a cost independent of the number of frames.
 * :mod:`~thermoinfer.paths.euler_maruyama`: Euler–Maruyama (Itô pre-point) kernels for
   nonlinear drifts, the reversed kernel and the log-ratio decomposition of docs/theory/paths-and-entropy-production.md, eq. (83).
+* :mod:`~thermoinfer.paths.polynomial`: polynomial drifts $\Theta\,\boldsymbol\phi(\boldsymbol z)$ in any
+  dimension — the monomial basis of the standardised coordinates, sufficient statistics exact on
+  any grid, the Euler–Maruyama likelihood from them, the conjugate (Matrix-Normal–Inverse-Wishart)
+  posterior, and two entropy-production estimators per parameter draw (the projected steady rate
+  and the Stratonovich functional along the observed path).
 
 Thermodynamic functionals and numpyro likelihoods call these functions; docs/paths.md gives the
 formulas and conventions.
