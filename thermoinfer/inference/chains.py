@@ -23,6 +23,7 @@ the key of its starting point, as ``numpyro.infer.NUTS.init`` does.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
@@ -40,6 +41,8 @@ _FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "step_size", "pote
 _SEGMENTS = 20
 
 _PROGRAMS: dict = {}
+#: how Python shows an object without a value-based repr
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _PROGRAMS_LOCK = threading.Lock()
 
 
@@ -150,9 +153,12 @@ class _Program:
         self.warmup, self.length = int(warmup), int(length)
         self.target_accept, self.max_tree_depth = float(target_accept), int(max_tree_depth)
         digest = program_store.code_digest(model)
-        self._store_key = None if digest is None else repr(
+        key = None if digest is None else repr(
             (digest, _freeze(static), self.warmup, self.length, self.target_accept,
              self.max_tree_depth))
+        # a static argument shown by its memory address (a function, an object) would give a
+        # new key, and a new file, in every process: such programs stay in memory
+        self._store_key = None if key is None or _ADDRESS.search(key) else key
         self._sets: dict = {}
         self._lock = threading.Lock()
         self._jax = jax
