@@ -1,5 +1,5 @@
-"""Same seed, same numbers, whichever door: the CLI (parallel chains on two CPU devices) and the
-Python API (sequential chains on one device) give identical posterior draws.
+"""Same seed, same numbers, whichever door: the CLI (parallel chains on two CPU devices), the
+Python API (parallel threads on one device) and a sequential run give identical posterior draws.
 
 Each chain is the same compiled per-chain program with the same key in both schedules
 (thermoinfer.inference.chains), so the draws agree bit for bit; a different seed must not
@@ -48,14 +48,22 @@ def _cli(data, out, seed):
     return read_fit(out)
 
 
-def test_cli_parallel_equals_api_sequential(data, tmp_path):
+def test_cli_parallel_equals_api_threads_and_sequential(data, tmp_path):
     assert jax.local_device_count() == 1        # this process: the chains run one after another
     cli = _cli(data, tmp_path / "cli.nc", seed=offset_seed(7))
     assert cli.attrs["chain_method"] == "parallel" and int(cli.attrs["devices"]) == 2
     with warnings.catch_warnings():  # short chains: poor diagnostics are reported, not tested
         warnings.simplefilter("ignore", PoorDiagnosticsWarning)
         api = fit(str(data), "linear-ou", seed=offset_seed(7), posterior_predictive=False, **SETTINGS)
-    assert api.attrs["chain_method"] == "sequential"
+        seq = fit(str(data), "linear-ou", seed=offset_seed(7), posterior_predictive=False,
+                  chain_method="sequential", **SETTINGS)
+    # threads on the one device where there are two cores, else one chain after the other
+    cores = len(os.sched_getaffinity(0))
+    assert api.attrs["chain_method"] == ("parallel" if cores > 1 else "sequential")
+    assert int(api.attrs["devices"]) == 1
+    assert seq.attrs["chain_method"] == "sequential"
+    for group in ("posterior", "sample_stats", "thermodynamics"):
+        xr.testing.assert_identical(api[group].to_dataset(), seq[group].to_dataset())
     write_fit(api, tmp_path / "api.nc")
     api = read_fit(tmp_path / "api.nc")
     xr.testing.assert_identical(api["posterior"].to_dataset(), cli["posterior"].to_dataset())

@@ -5,7 +5,8 @@ scheduled: every chain runs **the same compiled program** (numpyro's NUTS kernel
 ``numpyro.infer.hmc.hmc`` with the adaptation of ``numpyro.infer.NUTS``: step size by dual
 averaging, diagonal mass matrix, ``init_to_uniform`` starting points) with **the same per-chain
 key**, whether the chains run one after another on one device (``"sequential"``) or at the same
-time on several CPU devices, one thread each (``"parallel"``). numpyro's own ``MCMC`` compiles a
+time in threads (``"parallel"``: one thread per device, or, on a single device, one per CPU
+core). numpyro's own ``MCMC`` compiles a
 different program for each of its chain methods (``pmap`` of the whole chain against a loop of
 jitted pieces), so its parallel and sequential draws differ in the last bits and then, through
 the chaotic NUTS trajectories, entirely.
@@ -23,6 +24,7 @@ the key of its starting point, as ``numpyro.infer.NUTS.init`` does.
 from __future__ import annotations
 
 import math
+import os
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -66,6 +68,14 @@ class ChainDraws(NamedTuple):
     """``diverging, energy, num_steps, accept_prob, step_size, potential_energy`` per draw"""
     chain_method: str
     devices: int
+
+
+def _cpu_count() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def segment_length(warmup: int, draws: int) -> int:
@@ -112,6 +122,47 @@ class _Kernels(NamedTuple):
 
 
 _PIECES = _Kernels._fields
+
+
+class _Compiler:
+    """Callables for the pieces; on a single device each compiled in a thread once exported.
+
+    XLA compiles a program on one thread (and releases the GIL), and a sampler's pieces are
+    independent programs: compiling each one while the next is traced, and side by side on a
+    multi-core machine, rather than on first use one after another, saves much of a cold
+    start's compile time. With several devices the pieces are compiled on first use, for the
+    device each chain runs on.
+    """
+
+    def __init__(self):
+        import jax
+
+        self._jax = jax
+        self._jitted: dict = {}
+        self._futures: dict = {}
+        self._eager = len(jax.local_devices()) == 1 and not os.environ.get(
+            "THERMOINFER_SERIAL_COMPILE")
+        self._pool = ThreadPoolExecutor(max_workers=max(1, min(len(_PIECES), _cpu_count())))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._pool.shutdown(wait=True)
+
+    def submit(self, name, exported) -> None:
+        jax = self._jax
+        self._jitted[name] = jitted = jax.jit(exported.call)
+        if self._eager:
+            specs = [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in exported.in_avals]
+            args, kwargs = jax.tree.unflatten(exported.in_tree, specs)
+            self._futures[name] = self._pool.submit(
+                lambda: jitted.lower(*args, **kwargs).compile())
+
+    def kernels(self) -> _Kernels:
+        if not self._eager:
+            return _Kernels(**self._jitted)
+        return _Kernels(**{n: f.result() for n, f in self._futures.items()})
 
 
 def _raw_keys(keys):
@@ -165,8 +216,13 @@ class _Program:
         self.traced = 0
         """how many times the pieces were traced (not loaded) in this process"""
 
-    def _export(self, keys, leaves, treedef, draws) -> dict:
-        """Trace and export the four pieces (``{name: jax.export.Exported}``)."""
+    def _export(self, keys, leaves, treedef, draws, exported=None) -> dict:
+        """Trace and export the four pieces (``{name: jax.export.Exported}``).
+
+        ``exported(name, program)``, if given, is called as soon as each piece is exported (to
+        start compiling it while the next one is traced).
+        """
+        done = exported or (lambda name, program: None)
         from jax import export
         from numpyro.infer import init_to_uniform
         from numpyro.infer.hmc import hmc
@@ -188,6 +244,8 @@ class _Program:
             return tuple(info.param_info)
 
         e_init = export.export(jax.jit(init))(_spec(keys), *data)
+
+        done("init", e_init)
         potential_fn, postprocess_gen = captured["fns"]
         init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn, algo="NUTS")
         warmup, length = self.warmup, self.length
@@ -207,6 +265,7 @@ class _Program:
         # ``start`` sets the kernel's warmup schedule (a trace-time side effect of numpyro's
         # hmc closure): it is always traced before ``segment``.
         e_start = export.export(jax.jit(start))(z_spec, _spec(keys[0]), *data)
+        done("start", e_start)
         state_tree = captured["state"]
 
         def segment(flat, *ls):
@@ -224,11 +283,15 @@ class _Program:
 
         e_segment = export.export(jax.jit(segment))(list(e_start.out_avals), *data)
 
+        done("segment", e_segment)
+
         def post(zs, *ls):
             times, dyn = unflat(ls)
             return jax.vmap(postprocess_gen(times, **dyn))(zs)
 
         e_post = export.export(jax.jit(post))(zs_spec, *data)
+
+        done("post", e_post)
         self.traced += 1
         return dict(init=e_init, start=e_start, segment=e_segment, post=e_post)
 
@@ -246,10 +309,14 @@ class _Program:
             folder = None if self._store_key is None else program_store.store_folder()
             key = None if folder is None else self._store_key + sig
             programs = program_store.load(folder, key, _PIECES)
-            if programs is None:
-                programs = self._export(keys, leaves, treedef, draws)
-                program_store.save(folder, key, programs)
-            found = _Kernels(*(jax.jit(programs[n].call) for n in _PIECES))
+            with _Compiler() as compiler:
+                if programs is None:
+                    programs = self._export(keys, leaves, treedef, draws, compiler.submit)
+                    program_store.save(folder, key, programs)
+                else:
+                    for name in _PIECES:
+                        compiler.submit(name, programs[name])
+            found = compiler.kernels()
             self._sets[sig] = found
             return found
 
@@ -327,9 +394,10 @@ def run_chains(model, times, kwargs: dict, *, key, chains: int, warmup: int, dra
     target_accept, max_tree_depth
         NUTS settings, as in ``numpyro.infer.NUTS``.
     chain_method : {"parallel", "sequential"}, optional
-        ``"parallel"``: chains at the same time, one per CPU device (threads);
-        ``"sequential"``: one after another on the default device. Default: parallel when JAX
-        has more than one device. The draws are the same either way.
+        ``"parallel"``: chains at the same time in threads, one per device, or, with a single
+        device, one per CPU core (a CPU device runs programs from several threads at once);
+        ``"sequential"``: one after another on the default device. Default: parallel when
+        there is more than one device or CPU core. The draws are the same either way.
     progress : callable, optional
         ``progress(chain, steps)`` after each segment of a chain (from the chain's thread).
     static_names : sequence of str, optional
@@ -344,8 +412,9 @@ def run_chains(model, times, kwargs: dict, *, key, chains: int, warmup: int, dra
 
     with jax.enable_x64(True):
         devices = jax.local_devices()
+        workers = len(devices) if len(devices) > 1 else min(int(chains), _cpu_count())
         if chain_method is None:
-            chain_method = "parallel" if chains > 1 and len(devices) > 1 else "sequential"
+            chain_method = "parallel" if chains > 1 and workers > 1 else "sequential"
         if chain_method not in CHAIN_METHODS:
             raise ValueError(f"chain_method must be one of {CHAIN_METHODS}, got {chain_method!r}")
         keep = set(static_names)
@@ -369,15 +438,17 @@ def run_chains(model, times, kwargs: dict, *, key, chains: int, warmup: int, dra
         return prog.run_chain(kernels, z0_c, kernel_keys[c], leaves, total, devices[c % n_dev],
                               cb)
 
-    if chain_method == "parallel" and n_dev > 1:
-        # one worker per device; chain c runs on device c mod n_dev
-        by_device = [[c for c in range(chains) if c % n_dev == d] for d in range(n_dev)]
+    if chain_method == "parallel" and workers > 1:
+        # one thread per device, or (one device) per CPU core: a CPU device runs programs
+        # dispatched from several threads at the same time. Chain c runs on device c mod n_dev,
+        # in thread c mod workers.
+        by_worker = [[c for c in range(chains) if c % workers == w] for w in range(workers)]
 
         def worker(cs):
             return [(c, one(c)) for c in cs]
 
-        with ThreadPoolExecutor(max_workers=n_dev) as pool:
-            results = dict(r for part in pool.map(worker, by_device) for r in part)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = dict(r for part in pool.map(worker, by_worker) for r in part)
     else:
         results = {c: one(c) for c in range(chains)}
     samples = {k: np.stack([results[c][0][k] for c in range(chains)])

@@ -32,16 +32,10 @@ fitted "temperature" is the diffusion constant.
 
 Parallel chains
 ---------------
-NUTS runs its chains in parallel when JAX has more than one device (one chain per device at a
-time, :mod:`thermoinfer.inference.chains`). On CPU, create the devices **before JAX is first
-used** (before any array is made)::
-
-    import numpyro
-    numpyro.set_host_device_count(2)   # first lines of the script
-    import thermoinfer.inference.fit as tf
-
-The ``thermoinfer fit`` command does this itself. Otherwise the chains run one after another
-(``chain_method="sequential"``). **The draws are the same either way**: every chain runs the
+NUTS runs its chains in parallel threads (:mod:`thermoinfer.inference.chains`): one per JAX
+device when there are several, else one per CPU core on the single device (a CPU device runs
+programs dispatched from several threads at the same time). With one core, or
+``chain_method="sequential"``, they run one after another. **The draws are the same either way**: every chain runs the
 same compiled program with the same key, whatever the schedule (recorded as the root attributes
 ``chain_method`` and ``devices``, outside the configuration).
 
@@ -200,13 +194,21 @@ def _trace_shapes(module, times, observations, kwargs, draw):
     from numpyro import handlers
 
     model = handlers.substitute(handlers.seed(module.model, jax.random.key(0)), data=draw)
-    tr = handlers.trace(model).get_trace(times, observations=observations,
-                                         **_per_transition(kwargs))
-    if "obs" not in tr or not tr["obs"]["is_observed"]:
+    observed = []
+
+    def values():
+        # shapes only (jax.eval_shape): the per-transition density is not evaluated
+        tr = handlers.trace(model).get_trace(times, observations=observations,
+                                             **_per_transition(kwargs))
+        observed.append("obs" in tr and tr["obs"]["is_observed"])
+        return {name: site["value"] for name, site in tr.items()
+                if site["type"] in ("sample", "deterministic")}
+
+    shapes = jax.eval_shape(values)
+    if not observed[0]:
         raise InputError(f"model {module.NAME!r} has no observed site 'obs'; a model program "
                          "must observe the trajectories as numpyro.sample('obs', ..., obs=...).")
-    return {name: tuple(np.shape(site["value"])) for name, site in tr.items()
-            if site["type"] in ("sample", "deterministic")}
+    return {name: tuple(v.shape) for name, v in shapes.items()}
 
 
 def _site_dims(module, shapes, obs_dim, sizes):
@@ -307,8 +309,8 @@ def fit(data, model="linear-ou", *, method: str = "nuts", sampler: str = "nuts",
     options : dict, optional
         Further model options (prior hyperparameters; see the model's ``data_from_dataset``).
     chain_method : {"parallel", "sequential"}, optional
-        Default: parallel when JAX has more than one device (module docstring), else
-        sequential. The draws do not depend on it.
+        Default: parallel (threads) when there is more than one device or CPU core (module
+        docstring), else sequential. The draws do not depend on it.
     target_accept, max_tree_depth : float, int
         NUTS settings.
     svi_steps, svi_step_size, guide
