@@ -132,3 +132,42 @@ def test_functions_without_a_source_file_are_not_stored(tmp_path, monkeypatch):
     run_chains(closure, None, {"y": np.zeros(5)}, key=jax.random.key(seed(4)), chains=1,
                warmup=5, draws=5, chain_method="sequential")
     assert not store.exists()
+
+
+def test_a_process_without_x64_fits_in_float64_with_the_same_draws(tmp_path):
+    """The pieces are compiled in worker threads, where JAX's x64 setting is thread-local: a
+    script that never enables x64 must still get float64 programs, and the draws of this
+    (x64) process for the same seed."""
+    import os
+    import subprocess
+    import sys
+    import warnings
+    from pathlib import Path
+
+    from thermoinfer.data.observations import simulate_linear_ou, write_observations
+    from thermoinfer.inference.diagnostics import PoorDiagnosticsWarning
+    from thermoinfer.inference.fit import fit
+
+    ds = simulate_linear_ou([[-1.0, -0.5], [0.5, -1.0]], 1.0, np.linspace(0, 20, 201),
+                            seed=seed(21))
+    data = write_observations(ds, tmp_path / "trap.nc")
+    settings = dict(chains=2, draws=30, warmup=30, seed=seed(22), posterior_predictive=False)
+    script = (
+        "import sys, numpy as np, jax\n"
+        "from thermoinfer.inference.fit import fit\n"
+        "assert not jax.config.jax_enable_x64\n"
+        f"t = fit(sys.argv[1], 'linear-ou', **{settings!r})\n"
+        "d = t['posterior']['drift'].values\n"
+        "assert d.dtype == np.float64, d.dtype\n"
+        "np.save(sys.argv[2], d)\n")
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(root), THERMOINFER_COMPILATION_CACHE=str(tmp_path / "c"))
+    env.pop("JAX_ENABLE_X64", None)
+    out = tmp_path / "drift.npy"
+    res = subprocess.run([sys.executable, "-c", script, str(data), str(out)], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    with warnings.catch_warnings():  # short chains: poor diagnostics are reported, not tested
+        warnings.simplefilter("ignore", PoorDiagnosticsWarning)
+        here = fit(str(data), "linear-ou", **settings)["posterior"]["drift"].values
+    np.testing.assert_array_equal(np.load(out), here)

@@ -156,8 +156,12 @@ class _Compiler:
         if self._eager:
             specs = [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in exported.in_avals]
             args, kwargs = jax.tree.unflatten(exported.in_tree, specs)
-            self._futures[name] = self._pool.submit(
-                lambda: jitted.lower(*args, **kwargs).compile())
+
+            def compile_one():
+                with jax.enable_x64(True):  # a thread-local setting
+                    return jitted.lower(*args, **kwargs).compile()
+
+            self._futures[name] = self._pool.submit(compile_one)
 
     def kernels(self) -> _Kernels:
         if not self._eager:
