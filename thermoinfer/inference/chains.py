@@ -3,13 +3,13 @@ r"""NUTS chains as one compiled per-chain program, scheduled in sequence or in p
 The draws of a fit depend only on the seed and the configuration, not on how the chains are
 scheduled: every chain runs **the same compiled program** (numpyro's NUTS kernel,
 ``numpyro.infer.hmc.hmc`` with the adaptation of ``numpyro.infer.NUTS``: step size by dual
-averaging, diagonal mass matrix, ``init_to_uniform`` starting points) with **the same per-chain
-key**, whether the chains run one after another on one device (``"sequential"``) or at the same
-time in threads (``"parallel"``: one thread per device, or, on a single device, one per CPU
-core). numpyro's own ``MCMC`` compiles a
-different program for each of its chain methods (``pmap`` of the whole chain against a loop of
-jitted pieces), so its parallel and sequential draws differ in the last bits and then, through
-the chaotic NUTS trajectories, entirely.
+averaging, diagonal mass matrix; starting points by ``init_to_uniform``, or near a model's
+data-based ``initial_values``) with **the same per-chain key**, whether the chains run one
+after another on one device (``"sequential"``) or at the same time in threads
+(``"parallel"``: one thread per device, or, on a single device, one per CPU core). numpyro's
+own ``MCMC`` compiles a different program for each of its chain methods (``pmap`` of the whole
+chain against a loop of jitted pieces), so its parallel and sequential draws differ in the last
+bits and then, through the chaotic NUTS trajectories, entirely.
 
 A chain advances in segments of a fixed number of steps (set by the run's length only, never by
 whether a progress bar is shown), so a progress bar with an ETA is updated from Python between
@@ -23,6 +23,7 @@ the key of its starting point, as ``numpyro.infer.NUTS.init`` does.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -169,6 +170,33 @@ class _Compiler:
         return _Kernels(**{n: f.result() for n, f in self._futures.items()})
 
 
+INIT_RADIUS = 0.5
+"""Half-width, in the unconstrained space, of the box around a model's data-based starting
+point (``initial_values``) that each chain's start is drawn from."""
+
+
+def _init_around(site=None, values=None, radius=INIT_RADIUS):
+    """numpyro init strategy: a uniform point within ``radius`` (unconstrained) of
+    ``values[name]`` for the sites given there, numpyro's ``init_to_uniform`` (radius 2) for the
+    others."""
+    from numpyro.distributions import biject_to
+    from numpyro.infer import init_to_uniform
+
+    if site is None:
+        return functools.partial(_init_around, values=values, radius=radius)
+    values = values or {}
+    if (site["type"] == "sample" and not site["is_observed"] and site["name"] in values
+            and not site["fn"].support.is_discrete):
+        import jax
+
+        transform = biject_to(site["fn"].support)
+        centre = transform.inv(values[site["name"]])
+        noise = jax.random.uniform(site["kwargs"]["rng_key"], centre.shape, centre.dtype,
+                                   -radius, radius)
+        return transform(centre + noise)
+    return init_to_uniform(site)
+
+
 def _raw_keys(keys):
     """Key data (``uint32``) of typed or raw keys: the programs take raw keys, whose bits equal
     those of the default typed keys."""
@@ -228,7 +256,6 @@ class _Program:
         """
         done = exported or (lambda name, program: None)
         from jax import export
-        from numpyro.infer import init_to_uniform
         from numpyro.infer.hmc import hmc
         from numpyro.infer.util import initialize_model
 
@@ -241,14 +268,14 @@ class _Program:
             return jax.tree.unflatten(treedef, list(ls))
 
         def init(keys, *ls):
-            times, dyn = unflat(ls)
+            times, dyn, around = unflat(ls)
             info = initialize_model(keys, wrapped, model_args=(times,), model_kwargs=dyn,
-                                    dynamic_args=True, init_strategy=init_to_uniform)
+                                    dynamic_args=True,
+                                    init_strategy=functools.partial(_init_around, values=around))
             captured["fns"] = (info.potential_fn, info.postprocess_fn)
             return tuple(info.param_info)
 
         e_init = export.export(jax.jit(init))(_spec(keys), *data)
-
         done("init", e_init)
         potential_fn, postprocess_gen = captured["fns"]
         init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn, algo="NUTS")
@@ -260,7 +287,7 @@ class _Program:
                                                               a.dtype), z_batched)
 
         def start(z0, key, *ls):
-            times, dyn = unflat(ls)
+            times, dyn, _ = unflat(ls)
             state = init_kernel(z0, warmup, target_accept_prob=target, max_tree_depth=depth,
                                 model_args=(times,), model_kwargs=dyn, rng_key=key)
             flat, captured["state"] = jax.tree.flatten(state)
@@ -273,7 +300,7 @@ class _Program:
         state_tree = captured["state"]
 
         def segment(flat, *ls):
-            times, dyn = unflat(ls)
+            times, dyn, _ = unflat(ls)
 
             def body(s, _):
                 s = sample_kernel(s, model_args=(times,), model_kwargs=dyn)
@@ -286,15 +313,13 @@ class _Program:
             return jax.tree.leaves(state), out
 
         e_segment = export.export(jax.jit(segment))(list(e_start.out_avals), *data)
-
         done("segment", e_segment)
 
         def post(zs, *ls):
-            times, dyn = unflat(ls)
+            times, dyn, _ = unflat(ls)
             return jax.vmap(postprocess_gen(times, **dyn))(zs)
 
         e_post = export.export(jax.jit(post))(zs_spec, *data)
-
         done("post", e_post)
         self.traced += 1
         return dict(init=e_init, start=e_start, segment=e_segment, post=e_post)
@@ -324,12 +349,14 @@ class _Program:
             self._sets[sig] = found
             return found
 
-    def setup(self, key_init, times, dyn, draws):
+    def setup(self, key_init, times, dyn, draws, around=None):
         """Starting points of all chains (one batched call, the same for every schedule), the
-        compiled pieces and the flat traced arguments."""
+        compiled pieces and the flat traced arguments. ``around``: ``{site: constrained value}``
+        the chains start near (:func:`_init_around`)."""
         jax = self._jax
         keys = _raw_keys(key_init)
-        leaves, treedef = jax.tree.flatten((times, dyn))
+        around = {k: np.asarray(v, dtype=float) for k, v in (around or {}).items()}
+        leaves, treedef = jax.tree.flatten((times, dyn, around))
         leaves = [np.asarray(a) for a in leaves]
         kernels = self.kernels(keys, leaves, treedef, draws)
         z, pe, grad = kernels.init(keys, *leaves)
@@ -377,7 +404,7 @@ def _program(model, static, *, warmup, length, target_accept, max_tree_depth) ->
 def run_chains(model, times, kwargs: dict, *, key, chains: int, warmup: int, draws: int,
                target_accept: float = 0.8, max_tree_depth: int = 10,
                chain_method: str | None = None, progress=None,
-               static_names=()) -> ChainDraws:
+               static_names=(), init_values: dict | None = None) -> ChainDraws:
     """Run ``chains`` NUTS chains of a numpyro program.
 
     Parameters
@@ -407,6 +434,11 @@ def run_chains(model, times, kwargs: dict, *, key, chains: int, warmup: int, dra
     static_names : sequence of str, optional
         Keyword arguments the model needs as concrete values (e.g. arrays it factorises with
         NumPy at trace time); a model module declares them as ``STATIC_KWARGS``.
+    init_values : dict, optional
+        ``{site: constrained value}``: each chain starts at a uniform point within
+        :data:`INIT_RADIUS` of it in the unconstrained space (a model module's data-based
+        ``initial_values``); other sites as numpyro's ``init_to_uniform``. Traced data: the
+        compiled program does not depend on the values.
 
     Returns
     -------
@@ -432,7 +464,8 @@ def run_chains(model, times, kwargs: dict, *, key, chains: int, warmup: int, dra
         chain_keys = jax.random.split(key, int(chains))
         pairs = jax.vmap(jax.random.split)(chain_keys)       # (chains, 2): kernel, start
         kernel_keys, init_keys = _raw_keys(pairs[:, 0]), pairs[:, 1]
-        z0, kernels, leaves = prog.setup(init_keys, times, dyn, draws)  # z0: (chains, ...)
+        z0, kernels, leaves = prog.setup(init_keys, times, dyn, draws,
+                                         init_values)  # z0: (chains, ...)
     total = int(warmup) + int(draws)
     n_dev = len(devices) if chain_method == "parallel" else 1
 

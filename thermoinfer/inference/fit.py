@@ -594,7 +594,8 @@ def _run_nuts(prep, *, chains, draws, warmup, seed, chain_method, target_accept,
                          warmup=warmup, draws=draws, target_accept=target_accept,
                          max_tree_depth=max_tree_depth, chain_method=chain_method,
                          progress=advance,
-                         static_names=getattr(prep.module, "STATIC_KWARGS", ()))
+                         static_names=getattr(prep.module, "STATIC_KWARGS", ()),
+                         init_values=_initial_values(prep.module, kwargs))
     elapsed = time.perf_counter() - t0
     flat = {k: v.reshape((chains * draws,) + v.shape[2:]) for k, v in res.samples.items()}
     first = {k: v[0] for k, v in flat.items()}
@@ -627,6 +628,12 @@ def _run_nuts(prep, *, chains, draws, warmup, seed, chain_method, target_accept,
     extra = {"sampling_time_s": elapsed, "chain_method": res.chain_method,
              "devices": res.devices}
     return tree, extra
+
+
+def _initial_values(module, kwargs) -> dict | None:
+    """A model module's data-based starting point (``initial_values(**kwargs)``), if it has one."""
+    fn = getattr(module, "initial_values", None)
+    return None if fn is None else fn(**kwargs)
 
 
 def _check_conjugate(prep) -> None:
