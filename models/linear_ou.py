@@ -249,7 +249,7 @@ def initial_values(statistics=None, *, center=False, localization_noise=False,
     positive-definite $D$ and $C$, for noisy positions, or without statistics.
 
     This only sets where warmup begins: each chain starts at a random point within
-    $\pm0.5$ of it in the unconstrained space. From a random point in $\pm2$ (numpyro's
+    $\pm0.1$ of it in the unconstrained space. From a random point in $\pm2$ (numpyro's
     default), NUTS can stay lost on high-dimensional data (a 5-bead chain, 40 parameters,
     $2\cdot10^4$ frames: every draw at the maximum tree depth, far from the data's optimum).
     """

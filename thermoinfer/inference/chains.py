@@ -170,7 +170,7 @@ class _Compiler:
         return _Kernels(**{n: f.result() for n, f in self._futures.items()})
 
 
-INIT_RADIUS = 0.5
+INIT_RADIUS = 0.1
 """Half-width, in the unconstrained space, of the box around a model's data-based starting
 point (``initial_values``) that each chain's start is drawn from."""
 
