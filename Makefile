@@ -142,8 +142,9 @@ validate: $(STAMP)
 	  [ $$rc -eq 0 ] || fail=1; \
 	done; \
 	start=$$(date +%s); \
-	THERMOINFER_TEST_SEED=1 THERMOINFER_COVERAGE_REPLICATES=$(VALIDATE_COVERAGE_REPLICATES) $(PY) -m pytest -q -p no:cacheprovider -k "nominal_rate or time_unit_error" tests/test_coverage_scale.py > results/validate-coverage.log 2>&1; rc=$$?; \
+	THERMOINFER_TEST_SEED=1 THERMOINFER_COVERAGE_REPLICATES=$(VALIDATE_COVERAGE_REPLICATES) $(PY) -m pytest -q -rP -p no:cacheprovider -k "nominal_rate or time_unit_error" tests/test_coverage_scale.py > results/validate-coverage.log 2>&1; rc=$$?; \
 	echo "- coverage at scale, $(VALIDATE_COVERAGE_REPLICATES) replicates per size: exit $$rc, $$(( $$(date +%s) - start )) s: $$(tail -n 1 results/validate-coverage.log)" | tee -a $(VALIDATE_REPORT); \
+	grep '^coverage: ' results/validate-coverage.log | sed 's/^/  - /' | tee -a $(VALIDATE_REPORT); \
 	[ $$rc -eq 0 ] || fail=1; \
 	echo "report: $(VALIDATE_REPORT)"; exit $$fail
 

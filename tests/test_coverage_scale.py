@@ -98,6 +98,8 @@ def test_ep_rate_intervals_cover_at_the_nominal_rate(coverage, frames):
     draws, n_div = coverage[frames]
     covered, width = interval_coverage(draws, np.full(len(draws), SIGMA), 0.9)
     k = int(covered.sum())
+    print(f"coverage: linear-ou, {frames} frames: {k}/{len(draws)} 90% intervals cover "
+          f"sigma = {SIGMA}; mean width {width.mean():.3g}")
     assert binomial_test_accepts(k, len(draws), 0.9, LEVEL), (
         f"{frames} frames: {k}/{len(draws)} 90% intervals cover sigma = {SIGMA}; mean width "
         f"{width.mean():.3g}")
@@ -170,6 +172,8 @@ def test_polynomial_ep_rate_intervals_cover_at_the_nominal_rate(polynomial_cover
     draws = polynomial_coverage["entropy_production_rate"]
     covered, width = interval_coverage(draws, np.full(len(draws), sigma), 0.9)
     k = int(covered.sum())
+    print(f"coverage: polynomial-drift, {POLY_FRAMES} frames: {k}/{len(draws)} 90% intervals "
+          f"cover sigma = {sigma:.4f}; mean width {width.mean():.3g}")
     assert binomial_test_accepts(k, len(draws), 0.9, LEVEL), (
         f"polynomial-drift, {POLY_FRAMES} frames: {k}/{len(draws)} 90% intervals cover sigma = "
         f"{sigma:.4f}; mean width {width.mean():.3g}; Stratonovich rate: "
