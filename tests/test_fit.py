@@ -179,7 +179,7 @@ def test_cli_fit_json_and_list_models(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_cli_parallel_chains_in_a_fresh_process(tmp_path):
-    """The CLI creates host devices before JAX starts: chains run in parallel."""
+    """The CLI runs its chains in parallel threads on the one CPU device."""
     nc = write_observations(_neuron_data(), tmp_path / "neuron.nc")
     out = tmp_path / "fit.nc"
     res = subprocess.run([sys.executable, "-m", "thermoinfer", "fit", str(nc), "--model",

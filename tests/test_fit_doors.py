@@ -1,5 +1,6 @@
-"""Same seed, same numbers, whichever door: the CLI (parallel chains on two CPU devices), the
-Python API (parallel threads on one device) and a sequential run give identical posterior draws.
+"""Same seed, same numbers, whichever door: the CLI and the Python API (parallel threads on one
+CPU device), a script with two CPU devices (one chain per device) and a sequential run give
+identical posterior draws.
 
 Each chain is the same compiled per-chain program with the same key in both schedules
 (thermoinfer.inference.chains), so the draws agree bit for bit; a different seed must not
@@ -48,10 +49,27 @@ def _cli(data, out, seed):
     return read_fit(out)
 
 
+def _two_devices(data, out, seed):
+    """A script that gives JAX two CPU devices before it starts: one chain per device."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    script = ("import sys, numpyro\n"
+              "numpyro.set_host_device_count(2)\n"
+              "from thermoinfer.inference.fit import fit, write_fit\n"
+              f"t = fit(sys.argv[1], 'linear-ou', seed={int(seed)}, posterior_predictive=False, "
+              f"**{SETTINGS!r})\n"
+              "write_fit(t, sys.argv[2])\n")
+    proc = subprocess.run([sys.executable, "-W", "ignore", "-c", script, str(data), str(out)],
+                          capture_output=True, text=True, env=env, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return read_fit(out)
+
+
 def test_cli_parallel_equals_api_threads_and_sequential(data, tmp_path):
     assert jax.local_device_count() == 1        # this process: the chains run one after another
     cli = _cli(data, tmp_path / "cli.nc", seed=offset_seed(7))
-    assert cli.attrs["chain_method"] == "parallel" and int(cli.attrs["devices"]) == 2
+    assert cli.attrs["chain_method"] == "parallel" and int(cli.attrs["devices"]) == 1
+    two = _two_devices(data, tmp_path / "two.nc", seed=offset_seed(7))
+    assert two.attrs["chain_method"] == "parallel" and int(two.attrs["devices"]) == 2
     with warnings.catch_warnings():  # short chains: poor diagnostics are reported, not tested
         warnings.simplefilter("ignore", PoorDiagnosticsWarning)
         api = fit(str(data), "linear-ou", seed=offset_seed(7), posterior_predictive=False, **SETTINGS)
@@ -71,6 +89,8 @@ def test_cli_parallel_equals_api_threads_and_sequential(data, tmp_path):
                                 cli["sample_stats"].to_dataset())
     xr.testing.assert_identical(api["thermodynamics"].to_dataset(),
                                 cli["thermodynamics"].to_dataset())
+    for group in ("posterior", "sample_stats", "thermodynamics"):
+        xr.testing.assert_identical(two[group].to_dataset(), cli[group].to_dataset())
     # negative control: another seed gives other draws
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PoorDiagnosticsWarning)

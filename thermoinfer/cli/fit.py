@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
 import warnings
@@ -174,15 +173,6 @@ def _list_models(args) -> int:
     return 0
 
 
-def _host_devices(chains: int) -> None:
-    """Give JAX ``chains`` CPU devices for parallel chains (before JAX is first used)."""
-    n = max(1, min(int(chains), os.cpu_count() or 1))
-    if n > 1:
-        import numpyro
-
-        numpyro.set_host_device_count(n)
-
-
 def _summary_json(tree) -> dict:
     out = {}
     for group in ("posterior", "thermodynamics", "information"):
@@ -224,8 +214,6 @@ def run(args) -> int:
     if args.sampler == "conjugate" and args.method != "nuts":
         raise InputError(f"--sampler conjugate replaces NUTS, so it goes with --method nuts, got "
                          f"--method {args.method}; drop --sampler conjugate or use --method nuts.")
-    if args.method == "nuts" and args.sampler == "nuts":
-        _host_devices(args.chains)
     if args.rule_file:
         from ._memorization_args import load_rule_file
 
