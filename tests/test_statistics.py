@@ -52,13 +52,19 @@ def _reference(x, steps, A, b, D):
 
 
 def _textbook(x, dt, A, b, D):
-    """The moment form without increments or centring (the cancelling one)."""
+    """The moment form without increments or centring (the cancelling one), with plain running
+    sums in frame order (what a loop accumulates; ``np.cumsum`` is sequential, so its rounding
+    does not depend on the machine's BLAS or SIMD width)."""
     ker = AffineKernel.from_drift(A, b, D, dt)
     Phi, c, S = (np.asarray(a) for a in (ker.Phi, ker.shift, ker.Sigma))
     X, Y = x[:, :-1].reshape(-1, x.shape[-1]), x[:, 1:].reshape(-1, x.shape[-1])
     n = X.shape[0]
-    Syy, Syx, Sxx = Y.T @ Y, Y.T @ X, X.T @ X
-    r_sum = Y.sum(0) - Phi @ X.sum(0)
+
+    def running(P, Q):
+        return np.cumsum(P[:, :, None] * Q[:, None, :], axis=0)[-1]
+
+    Syy, Syx, Sxx = running(Y, Y), running(Y, X), running(X, X)
+    r_sum = np.cumsum(Y, axis=0)[-1] - Phi @ np.cumsum(X, axis=0)[-1]
     R = (Syy - Syx @ Phi.T - Phi @ Syx.T + Phi @ Sxx @ Phi.T - np.outer(r_sum, c)
          - np.outer(c, r_sum) + n * np.outer(c, c))
     d = x.shape[-1]

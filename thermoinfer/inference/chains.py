@@ -141,8 +141,7 @@ class _Compiler:
         self._jax = jax
         self._jitted: dict = {}
         self._futures: dict = {}
-        self._eager = len(jax.local_devices()) == 1 and not os.environ.get(
-            "THERMOINFER_SERIAL_COMPILE")
+        self._eager = len(jax.local_devices()) == 1
         self._pool = ThreadPoolExecutor(max_workers=max(1, min(len(_PIECES), _cpu_count())))
 
     def __enter__(self):
