@@ -34,7 +34,7 @@ def _exact_statistics(A, D, dt, n, ref):
     # u = x - ref with x ~ N(0, C); delta = E x + noise, noise ~ N(0, Sigma)
     Sigma = C - (E + np.eye(d)) @ C @ (E + np.eye(d)).T
     m = -np.asarray(ref, float)  # mean of u
-    s_prev, s_inc = n * m, n * (E @ (-m * 0))  # E[delta] = E E[x] = 0
+    s_prev, s_inc = n * m, np.zeros(d)  # E[delta] = E E[x] = 0
     prev_prev = n * (C + np.outer(m, m))
     inc_prev = n * (E @ C)       # E[delta u^T] = E C (E[delta] = 0)
     inc_inc = n * (E @ C @ E.T + Sigma)

@@ -142,13 +142,15 @@ class _Compiler:
         self._jitted: dict = {}
         self._futures: dict = {}
         self._eager = len(jax.local_devices()) == 1
-        self._pool = ThreadPoolExecutor(max_workers=max(1, min(len(_PIECES), _cpu_count())))
+        self._pool = ThreadPoolExecutor(max_workers=min(len(_PIECES), _cpu_count())) \
+            if self._eager else None
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self._pool.shutdown(wait=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
     def submit(self, name, exported) -> None:
         jax = self._jax

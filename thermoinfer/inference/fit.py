@@ -35,9 +35,9 @@ Parallel chains
 NUTS runs its chains in parallel threads (:mod:`thermoinfer.inference.chains`): one per JAX
 device when there are several, else one per CPU core on the single device (a CPU device runs
 programs dispatched from several threads at the same time). With one core, or
-``chain_method="sequential"``, they run one after another. **The draws are the same either way**: every chain runs the
-same compiled program with the same key, whatever the schedule (recorded as the root attributes
-``chain_method`` and ``devices``, outside the configuration).
+``chain_method="sequential"``, they run one after another. **The draws are the same either
+way**: every chain runs the same compiled program with the same key, whatever the schedule
+(recorded as the root attributes ``chain_method`` and ``devices``, outside the configuration).
 
 Memory and cost at scale
 ------------------------
